@@ -1,0 +1,3 @@
+from apflow.cli.app import main
+
+main()

@@ -1,0 +1,41 @@
+"""The core: storage, registry, hooks and the execution engine. Imports nothing above it."""
+
+from apflow.core.database import create_session, get_engine
+from apflow.core.engine import TaskManager
+from apflow.core.executor import BaseTask, ExecutableTask, TaskContext, completed, failed
+from apflow.core.hooks import get_hook_repository, register_post_hook, register_pre_hook
+from apflow.core.models import TaskModel
+from apflow.core.registry import (
+    ExecutorRegistry,
+    default_registry,
+    executor_register,
+    get_executor,
+    list_executors,
+)
+from apflow.core.repository import TaskRepository
+from apflow.core.states import TERMINAL_STATES, TaskStatus
+from apflow.core.tree import TaskTreeNode
+
+__all__ = [
+    "BaseTask",
+    "ExecutableTask",
+    "ExecutorRegistry",
+    "TERMINAL_STATES",
+    "TaskContext",
+    "TaskManager",
+    "TaskModel",
+    "TaskRepository",
+    "TaskStatus",
+    "TaskTreeNode",
+    "completed",
+    "create_session",
+    "default_registry",
+    "executor_register",
+    "failed",
+    "get_engine",
+    "get_executor",
+    "get_hook_repository",
+    "list_executors",
+    "register_post_hook",
+    "register_pre_hook",
+]

@@ -1,0 +1,114 @@
+"""Database engines and sessions.
+
+SQLite (a file, nothing to start) is the default; any SQLAlchemy async URL works.
+The schema is created on first use and stamped with a version row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool, StaticPool
+
+from apflow.core.config import database_url
+from apflow.core.errors import ConfigError
+from apflow.core.models import SCHEMA_VERSION, Base, MetaModel
+
+_engines: dict[tuple[str, int], AsyncEngine] = {}
+_ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
+_ready_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - driver callback
+    cursor = dbapi_connection.cursor()
+    # WAL + NORMAL survives a process crash (not a power cut) and lets readers run during writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def get_engine(url: str | None = None) -> AsyncEngine:
+    """Return the (cached) async engine for ``url`` (see :func:`apflow.core.config.database_url`).
+
+    Engines are cached per event loop because pooled async connections belong to one loop.
+    """
+    resolved = database_url(url)
+    try:
+        loop_key = id(asyncio.get_running_loop())
+    except RuntimeError:
+        loop_key = 0
+    key = (resolved, loop_key if not resolved.startswith("sqlite") else 0)
+    engine = _engines.get(key)
+    if engine is None:
+        try:
+            if resolved.startswith("sqlite") and ":memory:" in resolved:
+                engine = create_async_engine(resolved, poolclass=StaticPool)
+            elif resolved.startswith("sqlite"):
+                engine = create_async_engine(resolved, poolclass=NullPool)
+            else:
+                engine = create_async_engine(resolved, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot use database URL {resolved!r}: {exc}",
+                hint="use an async SQLAlchemy URL such as sqlite+aiosqlite:///path.db "
+                "or postgresql+asyncpg://... (pip install 'apflow[postgres]')",
+            ) from exc
+        if resolved.startswith("sqlite"):
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _engines[key] = engine
+    return engine
+
+
+async def ensure_schema(engine: AsyncEngine) -> None:
+    """Create the tables once per engine and check the stored schema version."""
+    if engine in _ready:
+        return
+    lock = _ready_locks.setdefault(engine, asyncio.Lock())
+    async with lock:
+        if engine in _ready:
+            return
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+                row = (
+                    await conn.execute(select(MetaModel.value).where(MetaModel.key == "schema_version"))
+                ).scalar_one_or_none()
+                if row is None:
+                    await conn.execute(
+                        MetaModel.__table__.insert().values(
+                            key="schema_version", value=str(SCHEMA_VERSION)
+                        )
+                    )
+                elif int(row) > SCHEMA_VERSION:
+                    raise ConfigError(
+                        f"database schema version {row} is newer than this apflow ({SCHEMA_VERSION})",
+                        hint="upgrade apflow or point APFLOW_DATABASE_URL at another database",
+                    )
+        except SQLAlchemyError as exc:
+            raise ConfigError(
+                f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc}",
+                hint="check the --db / APFLOW_DATABASE_URL value and that the database is reachable",
+            ) from exc
+        _ready.add(engine)
+
+
+def create_session(url: str | None = None) -> AsyncSession:
+    """Return a new async session on the default database (or ``url``).
+
+    The schema is created on first use by :class:`~apflow.core.repository.TaskRepository`.
+    ``expire_on_commit`` is off so task objects stay readable after each commit.
+    """
+    engine = get_engine(url)
+    return async_sessionmaker(engine, expire_on_commit=False)()
+
+
+async def dispose_engines() -> None:
+    """Close every cached engine (tests and the CLI call this on exit)."""
+    for engine in list(_engines.values()):
+        await engine.dispose()
+    _engines.clear()

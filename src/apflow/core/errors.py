@@ -1,0 +1,124 @@
+"""The apflow error hierarchy.
+
+One base class so callers can catch everything we raise on purpose, and a few
+subclasses so they can catch exactly what they handle. Every message says what
+was wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApflowError(Exception):
+    """Base of every error apflow raises on purpose."""
+
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} ({self.hint})" if self.hint else base
+
+
+class ConfigError(ApflowError):
+    """Configuration is missing or wrong (environment variable, database URL, API key)."""
+
+
+class ExecutorNotFound(ApflowError, KeyError):
+    """No executor is registered under the requested id."""
+
+    def __init__(self, executor_id: str, suggestions: list[str] | None = None) -> None:
+        self.executor_id = executor_id
+        self.suggestions = list(suggestions or [])
+        hint = (
+            f"closest registered: {', '.join(self.suggestions)}"
+            if self.suggestions
+            else "run `apflow executors list` to see what is registered"
+        )
+        super().__init__(f"unknown executor {executor_id!r}", hint=hint)
+
+    def __str__(self) -> str:  # KeyError would repr() the message otherwise
+        return ApflowError.__str__(self)
+
+
+class ExecutorRegistrationError(ApflowError):
+    """An executor class could not be registered (id clash, bad input schema)."""
+
+
+class TaskNotFound(ApflowError, KeyError):
+    """No stored task has the requested id."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"no task with id {task_id!r}", hint="check the id with `apflow tasks list`")
+
+    def __str__(self) -> str:
+        return ApflowError.__str__(self)
+
+
+class TaskTreeError(ApflowError):
+    """A stored tree cannot run: missing dependencies, cycles, bad references.
+
+    Raised before anything executes; ``problems`` lists every offending task.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "task tree cannot run: " + "; ".join(self.problems),
+            hint="fix the dependencies listed above; nothing was executed or changed",
+        )
+
+
+class InvalidTransition(ApflowError):
+    """A task status change that the state machine does not allow (a bug, not user input)."""
+
+
+class ExecutionError(ApflowError):
+    """Running a tree failed for a reason outside any single task (e.g. the database)."""
+
+
+class ValidationFailed(ApflowError):
+    """A task tree did not pass validation; ``report`` holds every issue."""
+
+    def __init__(self, report: Any, message: str | None = None) -> None:
+        self.report = report
+        issues = getattr(report, "issues", []) or []
+        summary = "; ".join(f"{i.code} at {i.task_id or '-'}: {i.message}" for i in issues[:5])
+        more = f" (+{len(issues) - 5} more)" if len(issues) > 5 else ""
+        super().__init__(message or f"task tree is invalid: {summary}{more}")
+
+
+class GenerationError(ApflowError):
+    """The generator could not produce a valid tree within its repair budget.
+
+    Carries the last tree the model gave, the issues that remained and the full
+    attempt history, so the failure can be debugged without re-running it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last_tree: Any = None,
+        issues: list[Any] | None = None,
+        attempts: list[Any] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.last_tree = last_tree
+        self.issues = list(issues or [])
+        self.attempts = list(attempts or [])
+        super().__init__(message, hint=hint)
+
+
+class LLMError(ApflowError):
+    """A model backend failed (transport, missing key, unparsable answer)."""
+
+
+class PromptError(ApflowError):
+    """A prompt template is missing or was rendered with a missing variable."""

@@ -1,0 +1,94 @@
+"""The executor base class: what a task runs.
+
+An executor is a class with an ``id``, a ``description``, a JSON input schema and
+an ``async execute(inputs) -> dict`` returning the standard result dict:
+``{"status": "completed", "result": ...}`` or ``{"status": "failed", "error", "error_type"}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from jsonschema import Draft202012Validator
+
+
+def snake_case(name: str) -> str:
+    """``FetchUserData`` -> ``fetch_user_data``; ``HTTPFetch`` -> ``http_fetch``."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return name.replace("-", "_").lower()
+
+
+@dataclass
+class DependencyOutcome:
+    """What a dependency ended with, as seen by its dependent."""
+
+    task_id: str
+    key: str  # the spec id when the tree came from a spec, else the stored id
+    status: str
+    required: bool
+    result: Any = None
+    error: str | None = None
+    error_type: str | None = None
+
+
+@dataclass
+class TaskContext:
+    """Set on the executor instance before ``execute`` when it runs inside the engine."""
+
+    task: Any
+    dependencies: list[DependencyOutcome] = field(default_factory=list)
+
+
+class BaseTask:
+    """Base class for executors. Subclass, set ``description``, implement ``execute``.
+
+    ``id`` defaults to the snake_case class name at registration. Input schemas are
+    checked as JSON Schema (Draft 2020-12) when the class is registered.
+    """
+
+    id: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: Class-level input schema; override :meth:`get_input_schema` for dynamic ones.
+    input_schema: ClassVar[dict[str, Any] | None] = None
+    output_schema: ClassVar[dict[str, Any] | None] = None
+
+    context: TaskContext | None = None
+
+    async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__}.execute is not implemented")
+
+    def get_input_schema(self) -> dict[str, Any]:
+        return dict(self.input_schema) if self.input_schema else {"type": "object"}
+
+    def get_output_schema(self) -> dict[str, Any] | None:
+        return dict(self.output_schema) if self.output_schema else None
+
+    # -- helpers for executors ------------------------------------------------------------
+
+    def validate_inputs(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """Check inputs against the input schema; a failed result dict, or None when valid."""
+        validator = Draft202012Validator(self.get_input_schema())
+        errors = sorted(validator.iter_errors(inputs), key=lambda e: list(e.absolute_path))
+        if not errors:
+            return None
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "inputs"
+        return failed(f"invalid input at {where}: {first.message}", "validation_error")
+
+
+class ExecutableTask(BaseTask):
+    """Alias of :class:`BaseTask` kept for the guide's ``ExecutableTask`` spelling."""
+
+
+def completed(result: Any, **extra: Any) -> dict[str, Any]:
+    """The standard success result dict."""
+    return {"status": "completed", "result": result, **extra}
+
+
+def failed(error: str, error_type: str = "execution_error", **extra: Any) -> dict[str, Any]:
+    """The standard failure result dict."""
+    return {"status": "failed", "error": error, "error_type": error_type, **extra}

@@ -1,0 +1,78 @@
+"""Pre- and post-execution hooks.
+
+Hooks run in registration order, see each other's changes, and never fail a task:
+an exception is logged with the task id. During a run, :func:`get_hook_repository`
+returns the repository bound to that run's session.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from apflow.core.utils.logger import get_logger
+
+if TYPE_CHECKING:
+    from apflow.core.repository import TaskRepository
+
+logger = get_logger(__name__)
+
+PreHook = Callable[[Any], Any]
+PostHook = Callable[[Any, dict, dict], Any]
+
+_pre_hooks: list[PreHook] = []
+_post_hooks: list[PostHook] = []
+_hook_repository: ContextVar[TaskRepository | None] = ContextVar("apflow_hook_repository", default=None)
+
+
+def register_pre_hook(fn: PreHook) -> PreHook:
+    """Register ``fn(task)`` to run before each task; usable as a decorator."""
+    _pre_hooks.append(fn)
+    return fn
+
+
+def register_post_hook(fn: PostHook) -> PostHook:
+    """Register ``fn(task, inputs, result)`` to run after each task; usable as a decorator."""
+    _post_hooks.append(fn)
+    return fn
+
+
+def unregister_hook(fn: Callable) -> None:
+    for hooks in (_pre_hooks, _post_hooks):
+        while fn in hooks:
+            hooks.remove(fn)
+
+
+def clear_hooks() -> None:
+    _pre_hooks.clear()
+    _post_hooks.clear()
+
+
+def has_hooks() -> bool:
+    return bool(_pre_hooks or _post_hooks)
+
+
+def get_hook_repository() -> TaskRepository | None:
+    """The repository of the tree being run (same session as the engine), else None."""
+    return _hook_repository.get()
+
+
+async def _call(fn: Callable, args: tuple, kind: str, task: Any) -> None:
+    try:
+        outcome = fn(*args)
+        if inspect.isawaitable(outcome):
+            await outcome
+    except Exception:
+        logger.exception("%s hook %s failed for task %s", kind, getattr(fn, "__name__", fn), task.id)
+
+
+async def run_pre_hooks(task: Any) -> None:
+    for fn in list(_pre_hooks):
+        await _call(fn, (task,), "pre", task)
+
+
+async def run_post_hooks(task: Any, inputs: dict, result: dict) -> None:
+    for fn in list(_post_hooks):
+        await _call(fn, (task, inputs, result), "post", task)

@@ -1,0 +1,256 @@
+"""TaskRepository: every read and write of stored tasks goes through here.
+
+One asyncio lock per session serialises access, because an AsyncSession must not
+be used by two coroutines at once, and hooks share the engine's session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from apflow.core.database import ensure_schema
+from apflow.core.errors import ApflowError, TaskNotFound
+from apflow.core.models import TaskModel, new_id, utcnow
+from apflow.core.states import TaskStatus, check_transition
+
+_UPDATABLE = {
+    "name",
+    "parent_id",
+    "user_id",
+    "dependencies",
+    "priority",
+    "schemas",
+    "inputs",
+    "params",
+    "status",
+    "result",
+    "result_meta",
+    "error",
+    "error_type",
+    "attempts",
+    "started_at",
+    "completed_at",
+}
+
+
+def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str, Any]]:
+    """Accept ``"id"`` or ``{"id", "required"}`` entries; return ``[{"id", "required"}]``."""
+    out: list[dict[str, Any]] = []
+    for dep in dependencies or []:
+        if isinstance(dep, str):
+            out.append({"id": dep, "required": True})
+        elif isinstance(dep, dict) and isinstance(dep.get("id"), str):
+            out.append({"id": dep["id"], "required": bool(dep.get("required", True))})
+        elif hasattr(dep, "id"):  # a TaskModel or spec object
+            out.append({"id": dep.id, "required": bool(getattr(dep, "required", True))})
+        else:
+            raise ApflowError(
+                f"bad dependency entry {dep!r}",
+                hint='use a task id string or {"id": "...", "required": true}',
+            )
+    return out
+
+
+def check_priority(priority: Any) -> int:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 3:
+        raise ApflowError(
+            f"priority must be an integer 0..3, got {priority!r}",
+            hint="0 = most urgent, 2 = normal (default), 3 = low",
+        )
+    return priority
+
+
+class TaskRepository:
+    """Create, read and update tasks on one async session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._lock: asyncio.Lock = session.info.setdefault("apflow_lock", asyncio.Lock())
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        return self._lock
+
+    async def _ready(self) -> None:
+        await ensure_schema(self.session.bind)  # type: ignore[arg-type]
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _build(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        parent_id: str | None = None,
+        dependencies: Iterable[Any] | None = None,
+        priority: int = 2,
+        inputs: dict[str, Any] | None = None,
+        schemas: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        id: str | None = None,
+    ) -> TaskModel:
+        if not isinstance(name, str) or not name.strip():
+            raise ApflowError("task name must be a non-empty string")
+        if inputs is not None and not isinstance(inputs, dict):
+            raise ApflowError(f"task inputs must be a dict, got {type(inputs).__name__}")
+        now = utcnow()
+        return TaskModel(
+            id=id or new_id(),
+            name=name,
+            user_id=user_id,
+            parent_id=parent_id,
+            dependencies=normalize_dependencies(dependencies),
+            priority=check_priority(priority),
+            inputs=dict(inputs or {}),
+            schemas=dict(schemas or {}),
+            params=dict(params or {}),
+            status=TaskStatus.PENDING.value,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def create_task(self, name: str, **fields: Any) -> TaskModel:
+        """Store one new pending task and return it (committed)."""
+        task = self._build(name, **fields)
+        await self._ready()
+        async with self._lock:
+            self.session.add(task)
+            await self.session.commit()
+        return task
+
+    async def create_tasks(self, rows: Sequence[dict[str, Any]]) -> list[TaskModel]:
+        """Store many tasks in one transaction: all of them or none."""
+        tasks = [self._build(**row) for row in rows]
+        await self._ready()
+        async with self._lock:
+            try:
+                self.session.add_all(tasks)
+                await self.session.commit()
+            except Exception:
+                await self.session.rollback()
+                raise
+        return tasks
+
+    async def update_task(self, task_id: str, **fields: Any) -> TaskModel:
+        """Change fields of one task and commit. Status changes must be legal transitions."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ApflowError(
+                f"cannot update task field(s) {sorted(unknown)}",
+                hint=f"updatable: {', '.join(sorted(_UPDATABLE))}",
+            )
+        if "priority" in fields:
+            check_priority(fields["priority"])
+        if "dependencies" in fields:
+            fields["dependencies"] = normalize_dependencies(fields["dependencies"])
+        await self._ready()
+        async with self._lock:
+            task = await self.session.get(TaskModel, task_id, populate_existing=True)
+            if task is None:
+                raise TaskNotFound(task_id)
+            if "status" in fields and fields["status"] != task.status:
+                check_transition(task_id, task.status, fields["status"])
+            for key, value in fields.items():
+                setattr(task, key, value)
+            task.updated_at = utcnow()
+            await self.session.commit()
+        return task
+
+    async def apply_updates(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Write a batch of ``{"id": ..., field: value}`` rows in one transaction.
+
+        The engine's hot path: one executemany per distinct set of fields, one commit.
+        """
+        if not updates:
+            return
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        now = utcnow()
+        for row in updates:
+            keys = tuple(sorted(k for k in row if k != "id"))
+            params = {f"p_{k}": row[k] for k in keys}
+            params["p_id"] = row["id"]
+            params["p_updated_at"] = now
+            groups.setdefault(keys, []).append(params)
+        table = TaskModel.__table__
+        async with self._lock:
+            try:
+                for keys, rows in groups.items():
+                    values = {k: bindparam(f"p_{k}") for k in keys}
+                    values["updated_at"] = bindparam("p_updated_at")
+                    stmt = update(table).where(table.c.id == bindparam("p_id")).values(**values)
+                    await self.session.connection()
+                    await self.session.execute(stmt, rows)
+                await self.session.commit()
+            except Exception:
+                await self.session.rollback()
+                raise
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def get_task_by_id(self, task_id: str) -> TaskModel | None:
+        """The task with this id (fresh from the database), or None."""
+        await self._ready()
+        async with self._lock:
+            return await self.session.get(TaskModel, task_id, populate_existing=True)
+
+    async def require_task(self, task_id: str) -> TaskModel:
+        task = await self.get_task_by_id(task_id)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    async def _select(self, stmt) -> list[TaskModel]:
+        await self._ready()
+        async with self._lock:
+            result = await self.session.execute(stmt.execution_options(populate_existing=True))
+            return list(result.scalars().all())
+
+    async def get_tasks_by_status(self, status: str, limit: int | None = None) -> list[TaskModel]:
+        stmt = select(TaskModel).where(TaskModel.status == str(status)).order_by(TaskModel.created_at)
+        if limit:
+            stmt = stmt.limit(limit)
+        return await self._select(stmt)
+
+    async def get_children(self, task_id: str) -> list[TaskModel]:
+        stmt = select(TaskModel).where(TaskModel.parent_id == task_id).order_by(TaskModel.created_at)
+        return await self._select(stmt)
+
+    async def get_tasks_by_ids(self, ids: Iterable[str]) -> list[TaskModel]:
+        ids = list(ids)
+        if not ids:
+            return []
+        return await self._select(select(TaskModel).where(TaskModel.id.in_(ids)))
+
+    async def get_tree(self, root_id: str) -> list[TaskModel]:
+        """The root and all its descendants by ``parent_id``, in one recursive query."""
+        tasks = TaskModel.__table__
+        tree = select(tasks.c.id).where(tasks.c.id == root_id).cte("tree", recursive=True)
+        tree = tree.union(select(tasks.c.id).where(tasks.c.parent_id == tree.c.id))
+        stmt = select(TaskModel).where(TaskModel.id.in_(select(tree.c.id)))
+        rows = await self._select(stmt)
+        rows.sort(key=lambda t: (t.id != root_id, t.created_at))
+        return rows
+
+    async def list_tasks(
+        self,
+        *,
+        status: str | None = None,
+        user_id: str | None = None,
+        roots_only: bool = False,
+        limit: int = 50,
+    ) -> list[TaskModel]:
+        stmt = select(TaskModel)
+        if status:
+            stmt = stmt.where(TaskModel.status == status)
+        if user_id:
+            stmt = stmt.where(TaskModel.user_id == user_id)
+        if roots_only:
+            stmt = stmt.where(TaskModel.parent_id.is_(None))
+        stmt = stmt.order_by(TaskModel.created_at.desc()).limit(limit)
+        return await self._select(stmt)

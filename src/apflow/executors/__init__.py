@@ -1,0 +1,3 @@
+"""Built-in executors, one domain per module. Importing this package registers them."""
+
+from apflow.executors import aggregate  # noqa: F401

@@ -1,0 +1,54 @@
+"""aggregate_results_executor: the root of a tree, collecting its dependencies' outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apflow.core.executor import BaseTask, completed
+from apflow.core.registry import executor_register
+
+
+@executor_register()
+class AggregateResultsExecutor(BaseTask):
+    id = "aggregate_results_executor"
+    name = "Aggregate results"
+    description = (
+        "Root of a task tree: waits for the tasks it depends on and returns their results "
+        "keyed by task id, with a completed/failed/skipped summary."
+    )
+    input_schema = {
+        "type": "object",
+        "properties": {
+            "format": {
+                "type": "string",
+                "enum": ["dict", "list", "text"],
+                "default": "dict",
+                "description": "dict: {task_id: result}; list: results in dependency order; "
+                "text: one line per task",
+            }
+        },
+    }
+    output_schema = {"type": "object"}
+
+    async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        invalid = self.validate_inputs({"format": inputs.get("format", "dict")})
+        if invalid:
+            return invalid
+        fmt = inputs.get("format", "dict")
+        outcomes = self.context.dependencies if self.context else []
+        summary = {"completed": 0, "failed": 0, "skipped": 0, "cancelled": 0}
+        for dep in outcomes:
+            summary[dep.status] = summary.get(dep.status, 0) + 1
+        if self.context is None:  # called directly: aggregate what the inputs carry
+            results: Any = {k: v for k, v in inputs.items() if k != "format"}
+        elif fmt == "list":
+            results = [d.result for d in outcomes if d.status == "completed"]
+        elif fmt == "text":
+            results = "\n".join(
+                f"{d.key}: {d.status}" + (f" - {d.error}" if d.error else "") for d in outcomes
+            )
+        else:
+            results = {d.key: d.result for d in outcomes if d.status == "completed"}
+        errors = {d.key: d.error for d in outcomes if d.status != "completed" and d.error}
+        extra = {"errors": errors} if errors else {}
+        return completed(results, summary=summary, **extra)
