@@ -11,7 +11,12 @@ import weakref
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool, StaticPool
 
 from apflow.core.config import database_url
@@ -76,7 +81,9 @@ async def ensure_schema(engine: AsyncEngine) -> None:
             async with engine.begin() as conn:
                 await conn.run_sync(Base.metadata.create_all)
                 row = (
-                    await conn.execute(select(MetaModel.value).where(MetaModel.key == "schema_version"))
+                    await conn.execute(
+                        select(MetaModel.value).where(MetaModel.key == "schema_version")
+                    )
                 ).scalar_one_or_none()
                 if row is None:
                     await conn.execute(

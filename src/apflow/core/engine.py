@@ -113,8 +113,13 @@ class TaskManager:
             raise TaskNotFound(root_id)
         now = utcnow()
         updates = [
-            {"id": t.id, "status": "cancelled", "error": "cancelled by request",
-             "error_type": "cancelled", "completed_at": now}
+            {
+                "id": t.id,
+                "status": "cancelled",
+                "error": "cancelled by request",
+                "error_type": "cancelled",
+                "completed_at": now,
+            }
             for t in tasks
             if t.status not in TERMINAL_STATES
         ]
@@ -257,10 +262,19 @@ class _TreeRun:
         for t in self.tasks.values():
             if t.status != TaskStatus.COMPLETED:
                 if t.status == TaskStatus.IN_PROGRESS:
-                    logger.warning("task %s was left in_progress by an earlier run; re-running", t.id)
+                    logger.warning(
+                        "task %s was left in_progress by an earlier run; re-running", t.id
+                    )
                 if t.status != TaskStatus.PENDING:
-                    self._set(t, status="pending", error=None, error_type=None, result=None,
-                              result_meta=None, completed_at=None)
+                    self._set(
+                        t,
+                        status="pending",
+                        error=None,
+                        error_type=None,
+                        result=None,
+                        result_meta=None,
+                        completed_at=None,
+                    )
         for t in self.tasks.values():
             if t.status == TaskStatus.COMPLETED:
                 continue
@@ -353,7 +367,11 @@ class _TreeRun:
 
     def _complete(self, task: TaskModel, fut: asyncio.Future) -> None:
         if fut.cancelled():
-            outcome = {"status": "cancelled", "error": "cancelled by request", "error_type": "cancelled"}
+            outcome = {
+                "status": "cancelled",
+                "error": "cancelled by request",
+                "error_type": "cancelled",
+            }
         else:
             exc = fut.exception()
             outcome = from_exception(exc) if exc is not None else fut.result()
@@ -361,13 +379,27 @@ class _TreeRun:
             return
         now = utcnow()
         if outcome["status"] == "completed":
-            self._set(task, status="completed", result=outcome.get("result"),
-                      result_meta=outcome.get("meta"), error=None, error_type=None,
-                      attempts=outcome.get("attempts", task.attempts), completed_at=now)
+            self._set(
+                task,
+                status="completed",
+                result=outcome.get("result"),
+                result_meta=outcome.get("meta"),
+                error=None,
+                error_type=None,
+                attempts=outcome.get("attempts", task.attempts),
+                completed_at=now,
+            )
         else:
-            self._set(task, status=outcome["status"], result=None, result_meta=outcome.get("meta"),
-                      error=outcome.get("error"), error_type=outcome.get("error_type"),
-                      attempts=outcome.get("attempts", task.attempts), completed_at=now)
+            self._set(
+                task,
+                status=outcome["status"],
+                result=None,
+                result_meta=outcome.get("meta"),
+                error=outcome.get("error"),
+                error_type=outcome.get("error_type"),
+                attempts=outcome.get("attempts", task.attempts),
+                completed_at=now,
+            )
         self._finished(task)
 
     def _cancel_unfinished(self, reason: str) -> None:
@@ -376,8 +408,9 @@ class _TreeRun:
         now = utcnow()
         for task in self.tasks.values():
             if task.status in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS):
-                self._set(task, status="cancelled", error=reason, error_type="cancelled",
-                          completed_at=now)
+                self._set(
+                    task, status="cancelled", error=reason, error_type="cancelled", completed_at=now
+                )
 
     async def cancel(self) -> int:
         self.cancelled = True
@@ -393,7 +426,9 @@ class _TreeRun:
             return
         async with self.repo.lock:
             stored = (
-                await self.m.session.execute(select(TaskModel.status).where(TaskModel.id == self.root_id))
+                await self.m.session.execute(
+                    select(TaskModel.status).where(TaskModel.id == self.root_id)
+                )
             ).scalar_one_or_none()
         if stored == TaskStatus.CANCELLED:
             logger.info("tree %s was cancelled from outside; stopping", self.root_id)
@@ -475,11 +510,17 @@ class _TreeRun:
         timeout = params.get("timeout") or self.m.default_timeout or default_task_timeout()
         retries = params.get("retries", 0) or 0
         if not isinstance(timeout, (int, float)) or timeout <= 0:
-            return {"status": "failed", "error": f"params.timeout must be a positive number, got {timeout!r}",
-                    "error_type": "validation_error"}
+            return {
+                "status": "failed",
+                "error": f"params.timeout must be a positive number, got {timeout!r}",
+                "error_type": "validation_error",
+            }
         if not isinstance(retries, int) or retries < 0:
-            return {"status": "failed", "error": f"params.retries must be an integer >= 0, got {retries!r}",
-                    "error_type": "validation_error"}
+            return {
+                "status": "failed",
+                "error": f"params.retries must be an integer >= 0, got {retries!r}",
+                "error_type": "validation_error",
+            }
         attempts = task.attempts or 0
 
         async def attempt() -> dict[str, Any]:
@@ -489,8 +530,12 @@ class _TreeRun:
                 async with asyncio.timeout(timeout):
                     raw = await executor.execute(inputs)
             except TimeoutError:
-                return {"status": "failed", "error": f"task timed out after {timeout}s",
-                        "error_type": "timeout", "retryable": True}
+                return {
+                    "status": "failed",
+                    "error": f"task timed out after {timeout}s",
+                    "error_type": "timeout",
+                    "retryable": True,
+                }
             except Exception as exc:  # an executor that raises is a failed task, not a crash
                 logger.debug("executor %s raised", task.executor_id, exc_info=True)
                 return from_exception(exc)
@@ -514,5 +559,9 @@ class _TreeRun:
 def _public(outcome: dict[str, Any]) -> dict[str, Any]:
     """The standard result dict handed to post hooks."""
     if outcome["status"] == "completed":
-        return {"status": "completed", "result": outcome.get("result"), **(outcome.get("meta") or {})}
+        return {
+            "status": "completed",
+            "result": outcome.get("result"),
+            **(outcome.get("meta") or {}),
+        }
     return {k: outcome[k] for k in ("status", "error", "error_type") if k in outcome}

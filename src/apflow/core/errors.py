@@ -55,7 +55,9 @@ class TaskNotFound(ApflowError, KeyError):
 
     def __init__(self, task_id: str) -> None:
         self.task_id = task_id
-        super().__init__(f"no task with id {task_id!r}", hint="check the id with `apflow tasks list`")
+        super().__init__(
+            f"no task with id {task_id!r}", hint="check the id with `apflow tasks list`"
+        )
 
     def __str__(self) -> str:
         return ApflowError.__str__(self)

@@ -24,7 +24,9 @@ PostHook = Callable[[Any, dict, dict], Any]
 
 _pre_hooks: list[PreHook] = []
 _post_hooks: list[PostHook] = []
-_hook_repository: ContextVar[TaskRepository | None] = ContextVar("apflow_hook_repository", default=None)
+_hook_repository: ContextVar[TaskRepository | None] = ContextVar(
+    "apflow_hook_repository", default=None
+)
 
 
 def register_pre_hook(fn: PreHook) -> PreHook:
@@ -65,7 +67,9 @@ async def _call(fn: Callable, args: tuple, kind: str, task: Any) -> None:
         if inspect.isawaitable(outcome):
             await outcome
     except Exception:
-        logger.exception("%s hook %s failed for task %s", kind, getattr(fn, "__name__", fn), task.id)
+        logger.exception(
+            "%s hook %s failed for task %s", kind, getattr(fn, "__name__", fn), task.id
+        )
 
 
 async def run_pre_hooks(task: Any) -> None:

@@ -71,7 +71,11 @@ def find_references(value: Any) -> Iterator[tuple[tuple, str, Reference | Refere
 def lookup(result: Any, ref: Reference) -> Any:
     value = result
     for segment in ref.path:
-        if isinstance(segment, int) and isinstance(value, list) and -len(value) <= segment < len(value):
+        if (
+            isinstance(segment, int)
+            and isinstance(value, list)
+            and -len(value) <= segment < len(value)
+        ):
             value = value[segment]
         elif isinstance(value, dict) and str(segment) in value:
             value = value[str(segment)]

@@ -58,11 +58,16 @@ class ExecutorRegistry:
                 f"executor {executor_id!r} could not be instantiated without arguments: {exc}"
             ) from exc
         if not isinstance(schema, dict):
-            raise ExecutorRegistrationError(f"executor {executor_id!r}: input schema must be a dict")
+            raise ExecutorRegistrationError(
+                f"executor {executor_id!r}: input schema must be a dict"
+            )
         with self._lock:
             existing = self._classes.get(executor_id)
             if existing is not None and existing is not cls and not override:
-                same = (existing.__module__, existing.__qualname__) == (cls.__module__, cls.__qualname__)
+                same = (existing.__module__, existing.__qualname__) == (
+                    cls.__module__,
+                    cls.__qualname__,
+                )
                 if not same:
                     raise ExecutorRegistrationError(
                         f"executor id {executor_id!r} is already registered by "

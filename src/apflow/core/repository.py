@@ -212,13 +212,17 @@ class TaskRepository:
             return list(result.scalars().all())
 
     async def get_tasks_by_status(self, status: str, limit: int | None = None) -> list[TaskModel]:
-        stmt = select(TaskModel).where(TaskModel.status == str(status)).order_by(TaskModel.created_at)
+        stmt = (
+            select(TaskModel).where(TaskModel.status == str(status)).order_by(TaskModel.created_at)
+        )
         if limit:
             stmt = stmt.limit(limit)
         return await self._select(stmt)
 
     async def get_children(self, task_id: str) -> list[TaskModel]:
-        stmt = select(TaskModel).where(TaskModel.parent_id == task_id).order_by(TaskModel.created_at)
+        stmt = (
+            select(TaskModel).where(TaskModel.parent_id == task_id).order_by(TaskModel.created_at)
+        )
         return await self._select(stmt)
 
     async def get_tasks_by_ids(self, ids: Iterable[str]) -> list[TaskModel]:

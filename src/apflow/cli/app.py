@@ -1,0 +1,63 @@
+"""The ``apflow`` command line: the root app, global options and error handling.
+
+Each command group lives in its own module in this package and is added here.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from apflow import __version__
+from apflow.cli.common import state
+from apflow.core.utils.logger import configure_logging
+
+app = typer.Typer(
+    name="apflow",
+    help="Describe a workflow in plain English, get a validated task tree, run it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"apflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL or SQLite path (default ./.apflow/apflow.db)"),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging; shows tracebacks")
+    ] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version")
+    ] = False,
+) -> None:
+    state.db = db
+    state.verbose = verbose
+    configure_logging(verbose)
+
+
+def _register_groups() -> None:
+    """Each command module adds its commands to ``app`` on import."""
+    from apflow.cli import demo  # noqa: F401
+
+
+_register_groups()
+
+
+def main() -> None:
+    app(prog_name="apflow")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

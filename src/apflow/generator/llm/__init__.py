@@ -1,0 +1,11 @@
+"""Model access: one protocol, backends chosen by a model string.
+
+- ``"provider/model"``: litellm (OpenAI, Anthropic, Ollama, any OpenAI-compatible api_base)
+- ``"scripted:PATH.json"``: canned responses (tests, demos, docs)
+- ``"local"`` / ``"local:/path/model.gguf"``: the embedded llama.cpp model
+"""
+
+from apflow.generator.llm.base import Completion, LLMClient, Message, Usage
+from apflow.generator.llm.scripted import ScriptedClient
+
+__all__ = ["Completion", "LLMClient", "Message", "ScriptedClient", "Usage"]

@@ -1,0 +1,90 @@
+"""The scripted backend: canned responses in order, for tests, demos and docs.
+
+``scripted:PATH.json`` holds a list of strings, or of ``{"match": substring,
+"response": ...}`` entries: a matching entry answers the first request whose
+last user message contains ``match``; plain entries answer in order.
+Every request is kept in :attr:`ScriptedClient.history`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from apflow.core.errors import LLMError
+from apflow.generator.llm.base import Completion, Message, Usage
+
+
+class ScriptedClient:
+    def __init__(self, responses: list[Any] | None = None, *, model: str = "scripted") -> None:
+        self.model = model
+        self.responses: list[Any] = list(responses or [])
+        self.history: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ScriptedClient:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise LLMError(f"scripted responses file not found: {p}") from None
+        except json.JSONDecodeError as exc:
+            raise LLMError(f"scripted responses file {p} is not JSON: {exc}") from None
+        if isinstance(data, dict) and "responses" in data:
+            data = data["responses"]
+        if not isinstance(data, list):
+            raise LLMError(f"scripted responses file {p} must hold a JSON list")
+        return cls(data, model=f"scripted:{p}")
+
+    def enqueue(self, *responses: Any) -> ScriptedClient:
+        self.responses.extend(responses)
+        return self
+
+    @staticmethod
+    def _text(response: Any) -> str:
+        return response if isinstance(response, str) else json.dumps(response)
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 2048,
+    ) -> Completion:
+        self.history.append(
+            {
+                "messages": [dict(m) for m in messages],
+                "json_schema": json_schema,
+                "temperature": temperature,
+                "max_tokens": max_tokens,
+            }
+        )
+        last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        prompt_text = "\n".join(m["content"] for m in messages)
+        for index, entry in enumerate(self.responses):
+            if isinstance(entry, dict) and "match" in entry and entry["match"] in last_user:
+                self.responses.pop(index)
+                text = self._text(entry["response"])
+                break
+        else:
+            plain = next(
+                (
+                    i
+                    for i, e in enumerate(self.responses)
+                    if not (isinstance(e, dict) and "match" in e)
+                ),
+                None,
+            )
+            if plain is None:
+                raise LLMError(
+                    f"scripted model has no response left for request #{len(self.history)}",
+                    hint="add more responses to the scripted file",
+                )
+            entry = self.responses.pop(plain)
+            text = self._text(
+                entry["response"] if isinstance(entry, dict) and "response" in entry else entry
+            )
+        usage = Usage(prompt_tokens=len(prompt_text) // 4, completion_tokens=len(text) // 4)
+        return Completion(text=text, usage=usage, model=self.model)

@@ -1,0 +1,1 @@
+"""apflow.spec."""
