@@ -20,7 +20,9 @@ def _number(name: str, default: float, *, minimum: float = 0) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number", hint=f"set {name} to e.g. {default}")
+        raise ConfigError(
+            f"{name}={raw!r} is not a number", hint=f"set {name} to e.g. {default}"
+        ) from None
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be >= {minimum}")
     return value

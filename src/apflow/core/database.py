@@ -93,13 +93,15 @@ async def ensure_schema(engine: AsyncEngine) -> None:
                     )
                 elif int(row) > SCHEMA_VERSION:
                     raise ConfigError(
-                        f"database schema version {row} is newer than this apflow ({SCHEMA_VERSION})",
+                        f"database schema version {row} is newer than this apflow "
+                        f"({SCHEMA_VERSION})",
                         hint="upgrade apflow or point APFLOW_DATABASE_URL at another database",
                     )
         except SQLAlchemyError as exc:
             raise ConfigError(
-                f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc.__class__.__name__}: {exc}",
-                hint="check the --db / APFLOW_DATABASE_URL value and that the database is reachable",
+                f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
+                f"{exc.__class__.__name__}: {exc}",
+                hint="check --db / APFLOW_DATABASE_URL and that the database is reachable",
             ) from exc
         _ready.add(engine)
 
