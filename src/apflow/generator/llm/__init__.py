@@ -6,6 +6,16 @@
 """
 
 from apflow.generator.llm.base import Completion, LLMClient, Message, Usage
+from apflow.generator.llm.factory import default_model, get_client, local_installed
 from apflow.generator.llm.scripted import ScriptedClient
 
-__all__ = ["Completion", "LLMClient", "Message", "ScriptedClient", "Usage"]
+__all__ = [
+    "Completion",
+    "LLMClient",
+    "Message",
+    "ScriptedClient",
+    "Usage",
+    "default_model",
+    "get_client",
+    "local_installed",
+]
