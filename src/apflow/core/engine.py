@@ -138,7 +138,8 @@ class TaskManager:
         self._runs[root_id] = run
         token = hooks._hook_repository.set(self.task_repository)
         try:
-            await run.execute()
+            async with self.task_repository.dedicated_writer():
+                await run.execute()
         finally:
             hooks._hook_repository.reset(token)
             self._runs.pop(root_id, None)

@@ -7,11 +7,12 @@ be used by two coroutines at once, and hooks share the engine's session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from apflow.core.database import ensure_schema
 from apflow.core.errors import ApflowError, TaskNotFound
@@ -71,6 +72,7 @@ class TaskRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._lock: asyncio.Lock = session.info.setdefault("apflow_lock", asyncio.Lock())
+        self._writer: AsyncConnection | None = None
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -78,6 +80,28 @@ class TaskRepository:
 
     async def _ready(self) -> None:
         await ensure_schema(self.session.bind)  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def dedicated_writer(self) -> AsyncIterator[None]:
+        """Pin one connection for :meth:`apply_updates` while a tree runs.
+
+        Why: SQLite engines use NullPool (aiosqlite worker threads must not outlive the
+        process), so each session commit opens and closes a connection, ~10 ms. The
+        engine commits once per scheduling round; reusing one connection makes a
+        round cost a fraction of a millisecond.
+        """
+        bind = self.session.bind
+        if self._writer is not None or not isinstance(bind, AsyncEngine):
+            yield
+            return
+        await self._ready()
+        conn = await bind.connect()
+        self._writer = conn
+        try:
+            yield
+        finally:
+            self._writer = None
+            await asyncio.shield(conn.close())
 
     # -- writes -------------------------------------------------------------------------
 
@@ -178,17 +202,20 @@ class TaskRepository:
             params["p_updated_at"] = now
             groups.setdefault(keys, []).append(params)
         table = TaskModel.__table__
+        statements = []
+        for keys, rows in groups.items():
+            values = {k: bindparam(f"p_{k}") for k in keys}
+            values["updated_at"] = bindparam("p_updated_at")
+            stmt = update(table).where(table.c.id == bindparam("p_id")).values(**values)
+            statements.append((stmt, rows))
         async with self._lock:
+            target: AsyncConnection | AsyncSession = self._writer or self.session
             try:
-                for keys, rows in groups.items():
-                    values = {k: bindparam(f"p_{k}") for k in keys}
-                    values["updated_at"] = bindparam("p_updated_at")
-                    stmt = update(table).where(table.c.id == bindparam("p_id")).values(**values)
-                    await self.session.connection()
-                    await self.session.execute(stmt, rows)
-                await self.session.commit()
-            except Exception:
-                await self.session.rollback()
+                for stmt, rows in statements:
+                    await target.execute(stmt, rows)
+                await target.commit()
+            except BaseException:
+                await target.rollback()
                 raise
 
     # -- reads --------------------------------------------------------------------------
