@@ -1,3 +1,7 @@
 """Built-in executors, one domain per module. Importing this package registers them."""
 
-from apflow.executors import aggregate  # noqa: F401
+from apflow.executors import (
+    aggregate,  # noqa: F401
+    http,  # noqa: F401
+    scrape,  # noqa: F401
+)

@@ -1,0 +1,38 @@
+"""Fixtures for executor tests: local servers only, private network opt-in per test."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+
+@pytest.fixture
+def allow_private(monkeypatch):
+    """Let executors reach the test's own 127.0.0.1 servers."""
+    monkeypatch.setenv("APFLOW_ALLOW_PRIVATE_NETWORK", "1")
+
+
+@pytest.fixture
+def deny_private(monkeypatch):
+    monkeypatch.delenv("APFLOW_ALLOW_PRIVATE_NETWORK", raising=False)
+
+
+@pytest.fixture
+def silent_server():
+    """A 127.0.0.1 port that accepts connections and never answers (timeouts)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/"
