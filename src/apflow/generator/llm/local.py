@@ -1,0 +1,218 @@
+"""The embedded backend: a GGUF model run in-process by llama.cpp, offline, no API key.
+
+Why it is shaped this way: a 1.5B model on 2 CPU cores decodes ~10 tokens/s, so every saved
+token counts. The model loads once per process (loading maps 1 GB), one decode runs at a time
+(two would fight for the same cores), the KV cache of a prompt prefix shared with the previous
+request is reused (llama.cpp only evaluates the new tail), and JSON answers are constrained by
+a grammar built from the caller's JSON Schema, so they always parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from apflow.core.errors import ConfigError, LLMError
+from apflow.generator.llm import local_models
+from apflow.generator.llm.base import Completion, Message, Usage
+
+INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
+
+_load_lock = threading.Lock()
+_decode_lock = threading.Lock()
+_models: dict[tuple[str, int, int], Any] = {}
+_grammars: dict[str, Any] = {}
+
+
+def backend_available() -> bool:
+    """True when llama-cpp-python is importable (the ``local`` extra is installed)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def is_installed(name: str | None = None) -> bool:
+    """True when the backend can run the default (or named) model without any install step."""
+    return backend_available() and local_models.is_installed(name)
+
+
+def free_cores() -> int:
+    """Cores this process may use: CPU affinity, capped by a cgroup CPU quota.
+
+    More threads than free cores makes llama.cpp ~10x slower (OpenMP threads spin waiting
+    for a core), so this is the ceiling of the default.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def default_threads() -> int:
+    """``APFLOW_LOCAL_THREADS`` if set, else :func:`free_cores`."""
+    raw = os.environ.get("APFLOW_LOCAL_THREADS", "").strip()
+    if not raw:
+        return free_cores()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(
+            f"APFLOW_LOCAL_THREADS={raw!r} is not a positive integer",
+            hint=f"unset it to use the free cores ({free_cores()}), or set e.g. 2",
+        )
+    return value
+
+
+def _resolve_path(model_path: str | os.PathLike[str] | None) -> Path:
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise LLMError(
+                f"model file not found: {path}",
+                hint="pass an existing .gguf file as local:/path/model.gguf, or use 'local'",
+            )
+        return path
+    if not local_models.is_installed():
+        raise LLMError(
+            f"the default local model ({local_models.DEFAULT_MODEL}) is not installed",
+            hint=f"run `{INSTALL_HINT}` (downloads ~1.1 GB once)",
+        )
+    return local_models.model_path()
+
+
+def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
+    """The process-wide Llama for this file and settings, loaded on first use."""
+    key = (str(path.resolve()), n_ctx, n_threads)
+    with _load_lock:
+        llm = _models.get(key)
+        if llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise LLMError(
+                    "llama-cpp-python is not installed", hint=f"install it with `{INSTALL_HINT}`"
+                ) from None
+            try:
+                llm = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    n_batch=512,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise LLMError(
+                    f"llama.cpp could not load {path}: {exc}",
+                    hint="check that the file is a complete GGUF model (apflow models list)",
+                ) from None
+            _models[key] = llm
+        return llm
+
+
+def _grammar(schema: dict[str, Any]) -> Any:
+    """A compiled GBNF grammar per distinct schema (compiling costs ~10-50 ms)."""
+    from llama_cpp import LlamaGrammar
+
+    key = json.dumps(schema, sort_keys=True)
+    grammar = _grammars.get(key)
+    if grammar is None:
+        try:
+            grammar = LlamaGrammar.from_json_schema(key, verbose=False)
+        except Exception as exc:
+            raise LLMError(
+                f"cannot build a JSON grammar from the schema: {exc}",
+                hint="keep the schema to types, properties, required, enum, items and $defs",
+            ) from None
+        _grammars[key] = grammar
+    return grammar
+
+
+class LocalClient:
+    """Runs chat completions on a local GGUF model; implements the ``LLMClient`` protocol."""
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        n_threads: int | None = None,
+        n_ctx: int = 4096,
+    ) -> None:
+        self.path = _resolve_path(model_path)
+        self.model = f"local:{model_path}" if model_path else "local"
+        self.n_threads = n_threads or default_threads()
+        self.n_ctx = n_ctx
+        self.last_stats: dict[str, float] = {}
+
+    def _llama(self) -> Any:
+        return _load(self.path, self.n_ctx, self.n_threads)
+
+    def _run(
+        self,
+        messages: list[Message],
+        json_schema: dict[str, Any] | None,
+        temperature: float,
+        max_tokens: int,
+        logit_bias: dict[int, float] | None,
+    ) -> Completion:
+        llm = self._llama()
+        grammar = _grammar(json_schema) if json_schema is not None else None
+        with _decode_lock:
+            started = time.perf_counter()
+            try:
+                response = llm.create_chat_completion(
+                    messages=[dict(m) for m in messages],
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    grammar=grammar,
+                    logit_bias=logit_bias,
+                )
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise LLMError(
+                    f"local model refused the request: {exc}",
+                    hint=f"shorten the prompt or raise n_ctx (now {self.n_ctx})",
+                ) from None
+            seconds = time.perf_counter() - started
+        usage = response.get("usage") or {}
+        text = response["choices"][0]["message"].get("content") or ""
+        completion_tokens = int(usage.get("completion_tokens", 0))
+        self.last_stats = {
+            "seconds": seconds,
+            "tokens_per_second": completion_tokens / seconds if seconds else 0.0,
+        }
+        return Completion(
+            text=text,
+            usage=Usage(int(usage.get("prompt_tokens", 0)), completion_tokens),
+            model=self.model,
+            raw=response,
+        )
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        logit_bias: dict[int, float] | None = None,
+    ) -> Completion:
+        """One chat completion; with ``json_schema`` the answer is grammar-constrained JSON."""
+        return await asyncio.to_thread(
+            self._run, messages, json_schema, temperature, max_tokens, logit_bias
+        )
+
+    def token_eos(self) -> int:
+        """The end-of-sequence token id (tests ban it to force long decodes)."""
+        return int(self._llama().token_eos())
