@@ -49,6 +49,7 @@ def root(
 
 def _register_groups() -> None:
     """Each command module adds its commands to ``app`` on import."""
+    import apflow.cli.eval  # noqa: F401
     from apflow.cli import demo  # noqa: F401
     from apflow.cli import models  # noqa: F401
 
