@@ -1,0 +1,247 @@
+"""Per-task content checks: size, priority, executor, policy, input schema, references.
+
+Rule for required inputs (documented in docs/spec.md): a required top-level field counts as
+present when the task gives it (any value; a ``${dep.result...}`` reference stands for a
+value of the right type), or when one of the task's dependencies has the field's name as
+its id, because the engine injects each dependency's result under the dependency's id.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from apflow.core import references
+from apflow.core.errors import ExecutorNotFound
+from apflow.core.registry import ExecutorRegistry
+from apflow.spec.graph import SpecGraph
+from apflow.spec.models import TaskSpec, TaskTreeSpec
+from apflow.spec.policy import ExecutorPolicy, Limits
+from apflow.spec.report import Issue, path_of
+from apflow.spec.snap import snap_executor
+
+_COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if", "then", "else"}
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ContentChecker:
+    """Checks each task against the registry and policy; caches schemas per executor."""
+
+    def __init__(self, registry: ExecutorRegistry, policy: ExecutorPolicy, limits: Limits) -> None:
+        self.registry = registry
+        self.policy = policy
+        self.limits = limits
+        self._schemas: dict[str, dict[str, Any] | None] = {}
+
+    def schema(self, executor_id: str) -> dict[str, Any] | None:
+        if executor_id not in self._schemas:
+            try:
+                self._schemas[executor_id] = self.registry.get(executor_id).get_input_schema()
+            except ExecutorNotFound:
+                self._schemas[executor_id] = None
+        return self._schemas[executor_id]
+
+    def check(self, spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
+        issues: list[Issue] = []
+        for i, task in enumerate(spec.tasks):
+            issues += self._size_and_priority(i, task)
+            issues += self._executor(i, task)
+            issues += self._references(i, task, graph)
+        return issues
+
+    def _size_and_priority(self, i: int, task: TaskSpec) -> list[Issue]:
+        issues = []
+        size = len(json.dumps(task.inputs, default=str).encode())
+        if size > self.limits.max_input_bytes:
+            issues.append(
+                Issue(
+                    code="input_too_large",
+                    task_id=task.id,
+                    path=path_of("tasks", i, "inputs"),
+                    message=f"inputs are {size} bytes; the limit is "
+                    f"{self.limits.max_input_bytes} bytes per task",
+                    hint="keep inputs small: let a task fetch or produce the data and pass it "
+                    "on with a ${task_id.result} reference instead of inlining it",
+                )
+            )
+        if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
+            issues.append(
+                Issue(
+                    code="invalid_priority",
+                    task_id=task.id,
+                    path=path_of("tasks", i, "priority"),
+                    message=f"priority must be an integer 0..3, got {task.priority!r}",
+                    hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
+                )
+            )
+        return issues
+
+    def _executor(self, i: int, task: TaskSpec) -> list[Issue]:
+        where = path_of("tasks", i, "schemas", "method")
+        schema = self.schema(task.executor)
+        if schema is None:
+            close = self.registry.closest(task.executor, 3)
+            snapped = snap_executor(task.executor, self.registry.ids())
+            hint = (
+                f"use a registered executor id, e.g. {', '.join(repr(c) for c in close)}"
+                if close
+                else "use a registered executor id (run `apflow executors list`)"
+            )
+            if snapped:
+                hint = f'use "{snapped}" (the registered id this name most likely means)'
+            return [
+                Issue(
+                    code="unknown_executor",
+                    task_id=task.id,
+                    path=where,
+                    message=f"no executor is registered under {task.executor!r}",
+                    hint=hint,
+                    fixable=snapped is not None,
+                )
+            ]
+        issues = []
+        if not self.policy.allows(task.executor):
+            issues.append(
+                Issue(
+                    code="disallowed_executor",
+                    task_id=task.id,
+                    path=where,
+                    message=f"executor {task.executor!r} is not allowed here: "
+                    + self.policy.reason(task.executor),
+                    hint="do the step with another executor, or leave it out of the tree",
+                )
+            )
+        return issues + self._inputs(i, task, schema)
+
+    def _inputs(self, i: int, task: TaskSpec, schema: dict[str, Any]) -> list[Issue]:
+        validator = _validator(json.dumps(schema, sort_keys=True, default=str))
+        ref_paths = [path for path, _raw, _ref in references.find_references(task.inputs)]
+        injected = set(task.dependency_ids())
+        issues = []
+        seen: set[str] = set()
+        for error in validator.iter_errors(task.inputs):
+            where = tuple(error.absolute_path)
+            if any(where[: len(p)] == p for p in ref_paths):
+                continue  # the value comes from a reference: its type is known only at run time
+            if error.validator in _COMBINATORS and any(p[: len(where)] == where for p in ref_paths):
+                continue
+            for field_path, message, hint in self._explain(error, where, injected, task):
+                path = path_of("tasks", i, "inputs", *field_path)
+                if path in seen:
+                    continue
+                seen.add(path)
+                issues.append(
+                    Issue(
+                        code="invalid_inputs",
+                        task_id=task.id,
+                        path=path,
+                        message=message,
+                        hint=hint,
+                    )
+                )
+        return issues
+
+    def _explain(
+        self, error: Any, where: tuple, injected: set[str], task: TaskSpec
+    ) -> list[tuple[tuple, str, str]]:
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        props = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        if error.validator == "required":
+            out = []
+            for name in error.validator_value:
+                if name in instance or (not where and name in injected):
+                    continue
+                about = props.get(name, {})
+                kind = f" ({about['type']})" if isinstance(about.get("type"), str) else ""
+                desc = f": {about['description']}" if about.get("description") else ""
+                dotted = ".".join(str(p) for p in (*where, name))
+                out.append(
+                    (
+                        (*where, name),
+                        f"required input {dotted!r}{kind} of {task.executor} is missing{desc}",
+                        f"set inputs.{dotted} to a literal value, or to "
+                        f'"${{<dependency id>.result.<field>}}" from a task it depends on',
+                    )
+                )
+            return out
+        if error.validator == "additionalProperties" and props is not None:
+            extra = [k for k in instance if k not in props]
+            allowed = ", ".join(sorted(props)) or "none"
+            return [
+                (
+                    (*where, key),
+                    f"{task.executor} does not accept the input {key!r}",
+                    f"remove inputs.{'.'.join(str(p) for p in (*where, key))}; "
+                    f"accepted inputs: {allowed}",
+                )
+                for key in extra
+            ]
+        dotted = ".".join(str(p) for p in where) or "(inputs)"
+        return [
+            (
+                where,
+                f"inputs.{dotted}: {_short(error.message)}",
+                f"change inputs.{dotted} to match the schema of {task.executor}: "
+                f"{_short(error.schema)}",
+            )
+        ]
+
+    def _references(self, i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
+        issues = []
+        declared = set(task.dependency_ids())
+        for path, raw, ref in references.find_references(task.inputs):
+            where = path_of("tasks", i, "inputs", *path)
+            if isinstance(ref, references.ReferenceError_):
+                issues.append(
+                    Issue(
+                        code="bad_reference",
+                        task_id=task.id,
+                        path=where,
+                        message=f"{_short(raw, 80)} is not a valid reference",
+                        hint="write ${task_id.result} or ${task_id.result.field.sub_field} "
+                        "(or ${task_id.result.items[0]}), where task_id is a dependency's id",
+                    )
+                )
+            elif ref.task_id not in declared:
+                issues.append(self._undeclared(task, ref, raw, where, graph))
+        return issues
+
+    def _undeclared(self, task: TaskSpec, ref: Any, raw: str, where: str, graph: SpecGraph):
+        target = ref.task_id
+        if target == task.id:
+            message, hint, fixable = (
+                f"{raw} refers to the task's own result, which does not exist yet",
+                "reference the result of a task this one depends on instead",
+                False,
+            )
+        elif target in graph.index:
+            fixable = not graph.depends_on(target, task.id)
+            message = f"{raw} uses the result of {target!r}, but the task does not depend on it"
+            hint = f'add "{target}" to the dependencies of "{task.id}"'
+            if not fixable:
+                hint = f"{target!r} runs after this task; reference a task that runs before it"
+        else:
+            deps = ", ".join(sorted(set(task.dependency_ids()))) or "none"
+            message = f"{raw} refers to {target!r}, which is not a task in this tree"
+            hint = f"reference one of this task's dependencies (currently: {deps})"
+            fixable = False
+        return Issue(
+            code="undeclared_reference",
+            task_id=task.id,
+            path=where,
+            message=message,
+            hint=hint,
+            fixable=fixable,
+        )

@@ -1,0 +1,150 @@
+"""Turn untrusted input (JSON text, a list, ``{"tasks": [...]}``) into a TaskTreeSpec.
+
+Shape problems become ``invalid_json`` / ``invalid_shape`` issues with the pydantic
+location turned into a path, so a model re-asked with them knows where to look.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from apflow.core.errors import ValidationFailed
+from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
+from apflow.spec.report import Issue, ValidationReport, path_of
+
+_EXAMPLE = '[{"id": "root", "schemas": {"method": "aggregate_results_executor"}}, ...]'
+
+
+def load_raw(obj: Any) -> tuple[Any, list[Issue]]:
+    """JSON text -> Python; any other object is returned as is."""
+    if isinstance(obj, (bytes, bytearray)):
+        obj = obj.decode("utf-8", errors="replace")
+    if not isinstance(obj, str):
+        return obj, []
+    try:
+        return json.loads(obj), []
+    except json.JSONDecodeError as exc:
+        issue = Issue(
+            code="invalid_json",
+            message=f"the tree is not valid JSON: {exc.msg} "
+            f"(line {exc.lineno}, column {exc.colno})",
+            hint="return only a JSON list of task objects, with double-quoted keys and no "
+            "comments, trailing commas or text around it",
+        )
+        return None, [issue]
+
+
+def task_list(raw: Any) -> tuple[list[Any] | None, list[Issue]]:
+    """The list of task objects inside ``raw``, or an ``invalid_shape`` issue."""
+    if isinstance(raw, TaskTreeSpec):
+        return [t.model_dump() for t in raw.tasks], []
+    if isinstance(raw, dict) and "tasks" in raw:
+        raw = raw["tasks"]
+    if isinstance(raw, list):
+        return raw, []
+    if isinstance(raw, dict) and "id" in raw:
+        hint = "wrap the single task object in a list: [ {...} ]"
+    else:
+        hint = f'give a JSON list of task objects (or {{"tasks": [...]}}), e.g. {_EXAMPLE}'
+    kind = type(raw).__name__ if raw is not None else "null"
+    issue = Issue(
+        code="invalid_shape",
+        path="",
+        message=f"the tree must be a list of tasks, got {kind}",
+        hint=hint,
+    )
+    return None, [issue]
+
+
+def _task_id(raw: list[Any], index: Any) -> str | None:
+    if isinstance(index, int) and 0 <= index < len(raw) and isinstance(raw[index], dict):
+        value = raw[index].get("id")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _shape_hint(err: dict[str, Any], field: str) -> str:
+    kind = err["type"]
+    if kind == "missing" and field == "schemas":
+        return 'add "schemas": {"method": "<executor id>"} naming one of the available executors'
+    if kind == "missing" and field == "method":
+        return 'set "schemas": {"method": "<executor id>"} to one of the available executors'
+    if kind == "missing":
+        return f'add the field "{field}"'
+    if kind == "extra_forbidden":
+        return f'remove the field "{field}"; a task may only have: {", ".join(TASK_FIELDS)}'
+    if kind == "string_pattern_mismatch":
+        return "use only letters, digits, '_' and '-' in task ids, e.g. \"fetch_page\""
+    if kind == "model_type" or kind == "dict_type":
+        return f'make "{field}" a JSON object'
+    if kind == "list_type":
+        return f'make "{field}" a JSON list'
+    return f'change "{field}" so that it is valid ({err["msg"].lower()})'
+
+
+def shape_issues(exc: ValidationError, raw: list[Any]) -> list[Issue]:
+    """One issue per pydantic error; priority errors get their own code."""
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        if loc and loc[0] == "tasks":
+            loc = loc[1:]
+        index = loc[0] if loc else None
+        field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "task")
+        if len(loc) >= 2 and loc[1] == "priority":
+            issues.append(
+                Issue(
+                    code="invalid_priority",
+                    task_id=_task_id(raw, index),
+                    path=path_of("tasks", *loc),
+                    message=f"priority must be an integer 0..3, got {err.get('input')!r}",
+                    hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
+                )
+            )
+            continue
+        fixable = err["type"] == "extra_forbidden" and len(loc) == 2
+        if isinstance(index, int) and len(loc) == 1 and err["type"] in ("model_type", "dict_type"):
+            msg = f"task {index} must be a JSON object, got {type(err.get('input')).__name__}"
+        else:
+            msg = f"{field}: {err['msg']}"
+        issues.append(
+            Issue(
+                code="invalid_shape",
+                task_id=_task_id(raw, index),
+                path=path_of("tasks", *loc),
+                message=msg,
+                hint=_shape_hint(err, field),
+                fixable=fixable,
+            )
+        )
+    return issues
+
+
+def parse_spec(obj: Any) -> tuple[list[Any] | None, TaskTreeSpec | None, list[Issue]]:
+    """(raw task list, parsed spec, issues); the spec is None when any shape issue exists."""
+    if isinstance(obj, TaskTreeSpec):
+        return None, obj, []
+    raw, issues = load_raw(obj)
+    if issues:
+        return None, None, issues
+    tasks, issues = task_list(raw)
+    if tasks is None:
+        return None, None, issues
+    try:
+        return tasks, TaskTreeSpec.model_validate({"tasks": tasks}), []
+    except ValidationError as exc:
+        return tasks, None, shape_issues(exc, tasks)
+
+
+def parse_tree(obj: Any) -> TaskTreeSpec:
+    """Parse JSON text, a list, ``{"tasks": [...]}`` or a TaskTreeSpec.
+
+    Checks shape only (not structure); raises ValidationFailed with the shape issues.
+    """
+    _raw, spec, issues = parse_spec(obj)
+    if spec is None:
+        raise ValidationFailed(ValidationReport(issues))
+    return spec

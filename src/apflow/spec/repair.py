@@ -1,0 +1,202 @@
+"""repair_tree: fix what needs no judgement, and say what was changed.
+
+Never invents inputs or guesses what a task means; what remains goes back to the
+caller (the generator re-asks the model with the remaining issues).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import ValidationError
+
+from apflow.core import references
+from apflow.core.errors import ValidationFailed
+from apflow.core.registry import ExecutorRegistry, default_registry
+from apflow.spec.graph import SpecGraph, referenced_ids
+from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
+from apflow.spec.parse import load_raw, shape_issues, task_list
+from apflow.spec.report import ValidationReport
+from apflow.spec.snap import snap_executor
+from apflow.spec.structure import free_id, new_root_id
+
+
+def repair_tree(
+    tree: Any,
+    report: ValidationReport | None = None,
+    registry: ExecutorRegistry | None = None,
+) -> tuple[TaskTreeSpec, list[str]]:
+    """Return (repaired spec, one line per fix). Raises ValidationFailed only when the
+    input cannot be parsed into tasks at all. A valid tree comes back valid."""
+    registry = registry if registry is not None else default_registry
+    fixes: list[str] = []
+    if isinstance(tree, TaskTreeSpec):
+        spec = tree.model_copy(deep=True)
+    else:
+        spec = _parse_raw(tree, fixes)
+    if report is not None and report.valid and not fixes:
+        return spec, fixes
+    tasks = spec.tasks
+    _clean_dependencies(tasks, fixes)
+    _rename_duplicates(spec, fixes)
+    _snap_executors(tasks, registry, fixes)
+    _declare_references(spec, fixes)
+    _fix_root(spec, fixes)
+    return TaskTreeSpec.model_validate({"tasks": [t.model_dump() for t in spec.tasks]}), fixes
+
+
+def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
+    raw, issues = load_raw(tree)
+    tasks, more = task_list(raw) if not issues else (None, [])
+    if tasks is None:
+        raise ValidationFailed(ValidationReport(issues + more))
+    tasks = copy.deepcopy(tasks)
+    for i, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            continue
+        label = task.get("id", i)
+        unknown = [k for k in task if k not in TASK_FIELDS]
+        for key in unknown:
+            del task[key]
+        if unknown:
+            fixes.append(f"task {label!r}: removed unknown field(s) {', '.join(unknown)}")
+        deps = task.get("dependencies")
+        if isinstance(deps, str) or (
+            isinstance(deps, list) and any(isinstance(d, str) for d in deps)
+        ):
+            fixes.append(f'task {label!r}: wrote dependencies as {{"id", "required"}} objects')
+        method = (
+            (task.get("schemas") or {}).get("method")
+            if isinstance(task.get("schemas"), dict)
+            else None
+        )
+        if method and not (isinstance(task.get("name"), str) and task["name"].strip()):
+            fixes.append(f"task {label!r}: set the missing name to the executor id {method!r}")
+    try:
+        return TaskTreeSpec.model_validate({"tasks": tasks})
+    except ValidationError as exc:
+        raise ValidationFailed(ValidationReport(shape_issues(exc, tasks))) from None
+
+
+def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:
+    for task in tasks:
+        merged: dict[str, DependencySpec] = {}
+        for dep in task.dependencies:
+            if dep.id == task.id:
+                fixes.append(f"task {task.id!r}: removed its dependency on itself")
+            elif dep.id in merged:
+                merged[dep.id].required = merged[dep.id].required or dep.required
+                fixes.append(f"task {task.id!r}: removed a repeated dependency on {dep.id!r}")
+            else:
+                merged[dep.id] = dep.model_copy()
+        if len(merged) != len(task.dependencies):
+            task.dependencies = list(merged.values())
+
+
+def _rename_duplicates(spec: TaskTreeSpec, fixes: list[str]) -> None:
+    used = referenced_ids(spec)
+    taken = {t.id for t in spec.tasks}
+    seen: set[str] = set()
+    for task in spec.tasks:
+        if task.id not in seen:
+            seen.add(task.id)
+            continue
+        if task.id in used:
+            continue  # someone refers to the id: which task they mean is a judgement call
+        new = free_id(task.id, taken)
+        taken.add(new)
+        fixes.append(f"renamed the second task with id {task.id!r} to {new!r}")
+        task.id = new
+
+
+def _snap_executors(tasks: list[TaskSpec], registry: ExecutorRegistry, fixes: list[str]) -> None:
+    ids = registry.ids()
+    for task in tasks:
+        if task.executor in ids:
+            continue
+        snapped = snap_executor(task.executor, ids)
+        if snapped:
+            fixes.append(f"task {task.id!r}: executor {task.executor!r} -> {snapped!r}")
+            if task.name == task.executor:
+                task.name = snapped
+            task.schemas.method = snapped
+
+
+def _declare_references(spec: TaskTreeSpec, fixes: list[str]) -> None:
+    graph = SpecGraph(spec)
+    for task in spec.tasks:
+        if graph.index.get(task.id) is None or spec.tasks[graph.index[task.id]] is not task:
+            continue  # an unrenamed duplicate: which task a new edge belongs to is unclear
+        declared = set(task.dependency_ids())
+        for _path, raw, ref in references.find_references(task.inputs):
+            if not isinstance(ref, references.Reference) or ref.task_id in declared:
+                continue
+            target = ref.task_id
+            if target == task.id or target not in graph.index:
+                continue
+            if graph.depends_on(target, task.id):
+                continue  # the edge would close a cycle
+            task.dependencies.append(DependencySpec(id=target, required=True))
+            graph.deps[task.id].append(target)
+            declared.add(target)
+            fixes.append(f"task {task.id!r}: added dependency {target!r} used by {raw}")
+
+
+def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
+    graph = SpecGraph(spec)
+    tasks = spec.tasks
+    roots = [t for t in tasks if t.parent_id is None]
+    orphans = [t for t in tasks if t.parent_id is not None and t.parent_id not in graph.index]
+    if len(tasks) == 1:
+        for task in orphans:
+            fixes.append(
+                f"task {task.id!r}: parent {task.parent_id!r} does not exist; made it root"
+            )
+            task.parent_id = None
+        return
+    aggregators = [t for t in roots if t.executor == AGGREGATOR]
+    root: TaskSpec | None = None
+    if len(roots) == 1 and roots[0].executor == AGGREGATOR:
+        root = roots[0]
+    elif len(roots) > 1 and len(aggregators) == 1:
+        root = aggregators[0]
+    elif len(roots) == 1 and not orphans and not _needs_aggregator(spec, roots[0]):
+        return
+    if root is None:
+        root = TaskSpec(
+            id=new_root_id(graph.index),
+            name="Collect results",
+            schemas={"method": AGGREGATOR},
+        )
+        tasks.insert(0, root)
+        graph = SpecGraph(spec)
+        what = "several top-level tasks" if len(roots) != 1 else f"root {roots[0].id!r}"
+        fixes.append(f"added an {AGGREGATOR} root {root.id!r} above {what}")
+    for task in roots:
+        if task is not root:
+            task.parent_id = root.id
+            fixes.append(f"task {task.id!r}: set parent_id to {root.id!r} (one root per tree)")
+    for task in orphans:
+        fixes.append(
+            f"task {task.id!r}: parent {task.parent_id!r} does not exist; set parent_id to "
+            f"{root.id!r}"
+        )
+        task.parent_id = root.id
+    declared = set(root.dependency_ids())
+    for task in tasks:
+        if task.parent_id != root.id or task is root or task.id in declared:
+            continue
+        if graph.depends_on(task.id, root.id):
+            continue
+        root.dependencies.append(DependencySpec(id=task.id, required=True))
+        graph.deps.setdefault(root.id, []).append(task.id)
+        declared.add(task.id)
+        fixes.append(f"root {root.id!r}: added dependency on top-level task {task.id!r}")
+
+
+def _needs_aggregator(spec: TaskTreeSpec, root: TaskSpec) -> bool:
+    if root.executor == AGGREGATOR:
+        return False
+    has_children = any(t.parent_id == root.id and t is not root for t in spec.tasks)
+    return has_children or len({t.executor for t in spec.tasks}) >= 2
