@@ -4,4 +4,5 @@ from apflow.executors import (
     aggregate,  # noqa: F401
     http,  # noqa: F401
     scrape,  # noqa: F401
+    transform,  # noqa: F401
 )
