@@ -49,9 +49,15 @@ def root(
 
 def _register_groups() -> None:
     """Each command module adds its commands to ``app`` on import."""
+    import apflow.cli.demo  # noqa: F401
     import apflow.cli.eval  # noqa: F401
-    from apflow.cli import demo  # noqa: F401
-    from apflow.cli import models  # noqa: F401
+    import apflow.cli.executors  # noqa: F401
+    import apflow.cli.models  # noqa: F401
+    import apflow.cli.run  # noqa: F401
+    import apflow.cli.serve  # noqa: F401
+    import apflow.cli.show  # noqa: F401
+    import apflow.cli.tasks  # noqa: F401
+    import apflow.cli.validate  # noqa: F401
 
 
 _register_groups()

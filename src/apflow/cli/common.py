@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -51,15 +53,45 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
         except ApflowError as exc:
             if state.verbose:
                 console.print_exception()
-            raise fail(
-                super(ApflowError, exc).__str__() if exc.hint else str(exc), exc.hint
-            ) from None
+            message = str(exc.args[0]) if exc.args else type(exc).__name__
+            raise fail(message, exc.hint) from None
         except (OSError, ValueError) as exc:
             if state.verbose:
                 console.print_exception()
             raise fail(f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            if state.verbose:
+                console.print_exception()
+            raise fail(
+                f"unexpected {type(exc).__name__}: {exc}",
+                "run again with -v for the traceback, and report it if it persists",
+            ) from None
 
     return wrapper
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as JSON on stdout and nothing else (for ``--json``)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def read_json_file(path: str) -> Any:
+    """Load a JSON file, turning a missing file or bad JSON into one actionable error."""
+    p = Path(path)
+    if not p.exists():
+        raise ApflowError(f"file not found: {path}", hint="check the path (ls it) and try again")
+    if p.is_dir():
+        raise ApflowError(f"{path} is a directory", hint="pass a JSON file holding the task tree")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ApflowError(f"{path} is not a text file", hint="pass a UTF-8 JSON file") from None
+    except json.JSONDecodeError as exc:
+        raise ApflowError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            hint="fix the JSON syntax (a linter such as `python -m json.tool FILE` shows it)",
+        ) from None
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -1,0 +1,131 @@
+"""Running a tree from the CLI: store it, run it with a live status table, report the outcome.
+
+Shared by ``run``, ``generate --run`` and ``demo``. A Ctrl-C cancels the asyncio task that
+runs the tree; the engine then marks every unfinished task cancelled before the
+KeyboardInterrupt reaches the command, which prints how to resume and exits 130.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rich.live import Live
+from rich.markup import escape
+
+from apflow.cli.common import console, out, print_json, state
+from apflow.cli.views import short_json, status_text, task_summary, task_table
+from apflow.core.models import TaskModel
+
+Display = Literal["live", "lines", "quiet"]
+
+
+@dataclass
+class RunState:
+    """What the command needs afterwards, even when the run was interrupted."""
+
+    root_id: str | None = None
+    tasks: dict[str, TaskModel] = field(default_factory=dict)
+    final: list[TaskModel] = field(default_factory=list)
+
+    @property
+    def root(self) -> TaskModel | None:
+        return next((t for t in self.final if t.id == self.root_id), None)
+
+
+def pick_display(as_json: bool) -> Display:
+    """A live table on a terminal; one line per change when piped; nothing for ``--json``."""
+    if as_json:
+        return "quiet"
+    return "live" if console.is_terminal else "lines"
+
+
+async def run_tree(
+    run: RunState,
+    *,
+    spec: Any = None,
+    root_id: str | None = None,
+    max_concurrency: int | None = None,
+    display: Display = "live",
+    db: str | None = None,
+) -> RunState:
+    """Store ``spec`` (or load the stored tree ``root_id``) and run it to the end."""
+    from apflow.core import TaskManager, create_session
+    from apflow.core.errors import TaskNotFound
+
+    session = create_session(db if db is not None else state.db)
+
+    def on_change(task: TaskModel, old: str, new: str) -> None:
+        run.tasks.setdefault(task.id, task)
+        if display == "lines":
+            console.print(
+                f"  {escape(task.spec_id):<24} {status_text(old)} -> {status_text(new)}",
+                highlight=False,
+            )
+
+    try:
+        manager = TaskManager(session, max_concurrency=max_concurrency, on_state_change=on_change)
+        if spec is not None:
+            from apflow.spec import create_tree
+
+            node = await create_tree(session, spec)
+            run.root_id = node.task.id
+            for task in node.tasks():
+                run.tasks[task.id] = task
+            job = manager.distribute_task_tree(node)
+        else:
+            run.root_id = root_id
+            for task in await manager.task_repository.get_tree(root_id or ""):
+                run.tasks[task.id] = task
+            if not run.tasks:
+                raise TaskNotFound(root_id or "")
+            job = manager.run_tree(root_id or "")
+        live = (
+            Live(
+                get_renderable=lambda: task_table(list(run.tasks.values())),
+                console=console,
+                refresh_per_second=4,
+            )
+            if display == "live"
+            else nullcontext()
+        )
+        with live:
+            await job
+        run.final = await manager.task_repository.get_tree(run.root_id or "")
+        return run
+    finally:
+        await session.close()
+
+
+def report(run: RunState, *, as_json: bool) -> int:
+    """Print the root's result (stdout) and return the exit code: 0 when the root completed."""
+    root = run.root
+    if root is None:  # pragma: no cover - the engine always leaves the root stored
+        return 1
+    if as_json:
+        print_json(
+            {
+                "root_id": root.id,
+                "status": root.status,
+                "result": root.result,
+                "summary": (root.result_meta or {}).get("summary"),
+                "tasks": [task_summary(t) for t in run.final],
+            }
+        )
+    else:
+        if not console.is_terminal:
+            console.print(task_table(run.final))
+        out.print(f"[bold]root[/] {root.id} {status_text(root.status)}")
+        if root.result is not None:
+            out.print(escape(short_json(root.result, limit=20000)))
+        if root.error:
+            out.print(f"[red]{escape(root.error)}[/]")
+    return 0 if root.status == "completed" else 1
+
+
+def interrupted(run: RunState) -> None:
+    """After Ctrl-C: say what happened and how to resume."""
+    console.print("[yellow]interrupted: unfinished tasks were marked cancelled[/]")
+    if run.root_id:
+        console.print(f"[dim]resume with: apflow run --task {run.root_id}[/]")

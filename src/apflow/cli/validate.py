@@ -1,0 +1,68 @@
+"""``apflow validate FILE``: check a tree file without storing or running anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from apflow.cli.app import app
+from apflow.cli.common import console, fail, handle_errors, out, print_json
+
+_ISSUE_FIELDS = ("code", "task_id", "path", "message", "hint")
+
+
+def issue_dicts(report: Any) -> list[dict[str, Any]]:
+    """The report's issues in the documented ``--json`` shape."""
+    return [{k: getattr(i, k, None) for k in _ISSUE_FIELDS} for i in report.issues]
+
+
+def print_issues(report: Any, source: str) -> None:
+    """Every issue on stderr: code, task id, where, what is wrong and the hint."""
+    n = len(report.issues)
+    console.print(f"[bold red]x[/] {escape(source)}: {n} issue{'s' if n != 1 else ''}")
+    for issue in report.issues:
+        where = f"task [cyan]{escape(issue.task_id)}[/]" if issue.task_id else "tree"
+        at = f" [dim]at {escape(issue.path)}[/]" if issue.path else ""
+        console.print(f"  [bold red]{issue.code}[/] {where}{at}", highlight=False)
+        console.print(f"    {escape(issue.message)}", highlight=False)
+        if issue.hint:
+            console.print(f"    [green]hint:[/] {escape(issue.hint)}", highlight=False)
+
+
+def read_tree_text(path: str) -> str:
+    """The file's text; a missing file is one clear error (bad JSON is the validator's job)."""
+    p = Path(path)
+    if not p.is_file():
+        what = "a directory" if p.is_dir() else "not found"
+        raise fail(f"{path}: {what}", "pass the path of a JSON task-tree file")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail(f"{path} is not a UTF-8 text file", "pass a JSON task-tree file") from None
+
+
+@app.command()
+@handle_errors
+def validate(
+    file: Annotated[str, typer.Argument(help="Task tree JSON file (a list or {'tasks': [...]})")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"valid", "issues"} JSON only')
+    ] = False,
+) -> None:
+    """Check a task tree: exit 0 when valid, 1 with every issue listed when not."""
+    from apflow.spec import validate_tree
+
+    report = validate_tree(read_tree_text(file))
+    if as_json:
+        print_json({"valid": report.valid, "issues": issue_dicts(report)})
+    elif report.valid:
+        count = len(report.spec.tasks) if getattr(report, "spec", None) is not None else None
+        tasks = f" ({count} tasks)" if count is not None else ""
+        out.print(f"[bold green]ok[/] {escape(file)} is a valid task tree{tasks}")
+    else:
+        print_issues(report, file)
+    if not report.valid:
+        raise typer.Exit(1)
