@@ -5,7 +5,9 @@ from apflow.spec.parse import parse_tree
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
 from apflow.spec.repair import repair_tree
 from apflow.spec.report import CODES, Issue, ValidationReport
-from apflow.spec.validator import validate_tree
+from apflow.spec.storage import create_tree
+from apflow.spec.validator import structural_report, validate_tree
+from apflow.spec.views import render_tree
 
 __all__ = [
     "AGGREGATOR",
@@ -18,8 +20,11 @@ __all__ = [
     "TaskSpec",
     "TaskTreeSpec",
     "ValidationReport",
+    "create_tree",
     "default_policy",
     "parse_tree",
+    "render_tree",
     "repair_tree",
+    "structural_report",
     "validate_tree",
 ]

@@ -58,7 +58,7 @@ class ContentChecker:
         for i, task in enumerate(spec.tasks):
             issues += self._size_and_priority(i, task)
             issues += self._executor(i, task)
-            issues += self._references(i, task, graph)
+            issues += reference_issues(i, task, graph)
         return issues
 
     def _size_and_priority(self, i: int, task: TaskSpec) -> list[Issue]:
@@ -198,50 +198,53 @@ class ContentChecker:
             )
         ]
 
-    def _references(self, i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
-        issues = []
-        declared = set(task.dependency_ids())
-        for path, raw, ref in references.find_references(task.inputs):
-            where = path_of("tasks", i, "inputs", *path)
-            if isinstance(ref, references.ReferenceError_):
-                issues.append(
-                    Issue(
-                        code="bad_reference",
-                        task_id=task.id,
-                        path=where,
-                        message=f"{_short(raw, 80)} is not a valid reference",
-                        hint="write ${task_id.result} or ${task_id.result.field.sub_field} "
-                        "(or ${task_id.result.items[0]}), where task_id is a dependency's id",
-                    )
-                )
-            elif ref.task_id not in declared:
-                issues.append(self._undeclared(task, ref, raw, where, graph))
-        return issues
 
-    def _undeclared(self, task: TaskSpec, ref: Any, raw: str, where: str, graph: SpecGraph):
-        target = ref.task_id
-        if target == task.id:
-            message, hint, fixable = (
-                f"{raw} refers to the task's own result, which does not exist yet",
-                "reference the result of a task this one depends on instead",
-                False,
+def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
+    """bad_reference / undeclared_reference issues of one task (no registry needed)."""
+    issues = []
+    declared = set(task.dependency_ids())
+    for path, raw, ref in references.find_references(task.inputs):
+        where = path_of("tasks", i, "inputs", *path)
+        if isinstance(ref, references.ReferenceError_):
+            issues.append(
+                Issue(
+                    code="bad_reference",
+                    task_id=task.id,
+                    path=where,
+                    message=f"{_short(raw, 80)} is not a valid reference",
+                    hint="write ${task_id.result} or ${task_id.result.field.sub_field} "
+                    "(or ${task_id.result.items[0]}), where task_id is a dependency's id",
+                )
             )
-        elif target in graph.index:
-            fixable = not graph.depends_on(target, task.id)
-            message = f"{raw} uses the result of {target!r}, but the task does not depend on it"
-            hint = f'add "{target}" to the dependencies of "{task.id}"'
-            if not fixable:
-                hint = f"{target!r} runs after this task; reference a task that runs before it"
-        else:
-            deps = ", ".join(sorted(set(task.dependency_ids()))) or "none"
-            message = f"{raw} refers to {target!r}, which is not a task in this tree"
-            hint = f"reference one of this task's dependencies (currently: {deps})"
-            fixable = False
-        return Issue(
-            code="undeclared_reference",
-            task_id=task.id,
-            path=where,
-            message=message,
-            hint=hint,
-            fixable=fixable,
+        elif ref.task_id not in declared:
+            issues.append(_undeclared(task, ref, raw, where, graph))
+    return issues
+
+
+def _undeclared(task: TaskSpec, ref: Any, raw: str, where: str, graph: SpecGraph) -> Issue:
+    target = ref.task_id
+    if target == task.id:
+        message, hint, fixable = (
+            f"{raw} refers to the task's own result, which does not exist yet",
+            "reference the result of a task this one depends on instead",
+            False,
         )
+    elif target in graph.index:
+        fixable = not graph.depends_on(target, task.id)
+        message = f"{raw} uses the result of {target!r}, but the task does not depend on it"
+        hint = f'add "{target}" to the dependencies of "{task.id}"'
+        if not fixable:
+            hint = f"{target!r} runs after this task; reference a task that runs before it"
+    else:
+        deps = ", ".join(sorted(set(task.dependency_ids()))) or "none"
+        message = f"{raw} refers to {target!r}, which is not a task in this tree"
+        hint = f"reference one of this task's dependencies (currently: {deps})"
+        fixable = False
+    return Issue(
+        code="undeclared_reference",
+        task_id=task.id,
+        path=where,
+        message=message,
+        hint=hint,
+        fixable=fixable,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from apflow.core.registry import ExecutorRegistry, default_registry
-from apflow.spec.content import ContentChecker
+from apflow.spec.content import ContentChecker, reference_issues
 from apflow.spec.graph import SpecGraph
 from apflow.spec.models import TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
@@ -75,4 +75,45 @@ def validate_tree(
     graph = SpecGraph(spec)
     issues += check_structure(spec, graph)
     issues += ContentChecker(registry, policy, limits).check(spec, graph)
+    return ValidationReport(issues, spec)
+
+
+#: Codes that make a tree impossible to store or run, whatever the registry holds.
+STRUCTURAL_CODES = frozenset(
+    {
+        "empty_tree",
+        "duplicate_id",
+        "missing_dependency",
+        "self_dependency",
+        "missing_parent",
+        "dependency_cycle",
+        "parent_cycle",
+        "no_root",
+        "multiple_roots",
+        "unreachable_task",
+        "bad_reference",
+        "undeclared_reference",
+        "invalid_priority",
+    }
+)
+
+
+def structural_report(spec: TaskTreeSpec) -> ValidationReport:
+    """Only the checks that need no registry: ids, links, cycles, one root, references."""
+    if not spec.tasks:
+        return validate_tree(spec, registry=None)
+    graph = SpecGraph(spec)
+    issues = [i for i in check_structure(spec, graph) if i.code in STRUCTURAL_CODES]
+    for index, task in enumerate(spec.tasks):
+        issues += reference_issues(index, task, graph)
+        if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
+            issues.append(
+                Issue(
+                    code="invalid_priority",
+                    task_id=task.id,
+                    path=f"tasks[{index}].priority",
+                    message=f"priority must be an integer 0..3, got {task.priority!r}",
+                    hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
+                )
+            )
     return ValidationReport(issues, spec)
