@@ -1,0 +1,123 @@
+"""``generate_tree``: a plain-English requirement in, a validated task tree out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from apflow.core.errors import GenerationError
+from apflow.generator import catalogue, examples, modes
+from apflow.generator.llm import LLMClient, get_client
+from apflow.generator.result import GenerationEvent, GenerationResult
+from apflow.generator.run import Run
+from apflow.spec import AGGREGATOR, ExecutorPolicy, default_policy
+
+MODES = ("single_shot", "multi_phase", "baseline")
+
+
+def _mode(mode: str) -> str:
+    normalised = (mode or "single_shot").strip().lower().replace("-", "_")
+    if normalised not in MODES:
+        raise GenerationError(
+            f"unknown generation mode {mode!r}", hint=f"use one of: {', '.join(MODES)}"
+        )
+    return normalised
+
+
+def effective_policy(
+    policy: ExecutorPolicy | None, executors: Iterable[str] | None
+) -> ExecutorPolicy:
+    """The caller's policy narrowed to the allow-list (the aggregator is always allowed)."""
+    base = policy if policy is not None else default_policy()
+    if executors is None:
+        return base
+    wanted = set(executors) | {AGGREGATOR}
+    if base.allowed is not None:
+        wanted &= set(base.allowed) | {AGGREGATOR}
+    return ExecutorPolicy(allowed=frozenset(wanted), denied=frozenset(base.denied))
+
+
+def build_offer(
+    requirement: str,
+    registry: Any,
+    policy: ExecutorPolicy,
+    executors: Iterable[str] | None,
+    catalogue_limit: int,
+) -> modes.Offer:
+    """Catalogue entries the model may use (policy and allow-list applied, BM25-selected)."""
+    allow = list(executors) if executors is not None else None
+    if allow is not None:
+        unknown = [e for e in allow if e not in registry]
+        if unknown:
+            closest = {u: registry.closest(u, 2) for u in unknown}
+            raise GenerationError(
+                f"allow-list names unregistered executor(s): {', '.join(unknown)}",
+                hint="; ".join(
+                    f"{u}: did you mean {', '.join(c) or '?'}" for u, c in closest.items()
+                ),
+            )
+    entries = catalogue.offered(registry, allow=allow, permits=policy.allows)
+    chosen = catalogue.select(entries, requirement, limit=max(2, catalogue_limit))
+    ids = {e["id"] for e in chosen}
+    return modes.Offer(entries=chosen, examples=examples.pick(requirement, ids))
+
+
+async def generate_tree(
+    requirement: str,
+    *,
+    mode: str = "single_shot",
+    model: str | None = None,
+    registry: Any = None,
+    executors: Iterable[str] | None = None,
+    on_event: Callable[[GenerationEvent], None] | None = None,
+    client: LLMClient | None = None,
+    max_repairs: int = 2,
+    catalogue_limit: int = 20,
+    policy: ExecutorPolicy | None = None,
+) -> GenerationResult:
+    """Turn ``requirement`` into a task tree that passes validation against ``registry``.
+
+    ``executors`` limits which executors may be used (the aggregator always may);
+    ``client`` overrides ``model``. Raises :class:`GenerationError` with the attempt
+    history when no valid tree is reached within ``max_repairs`` re-asks, and
+    :class:`ConfigError`/:class:`LLMError` when the model cannot be reached.
+    """
+    if not isinstance(requirement, str) or not requirement.strip():
+        raise GenerationError(
+            "the requirement is empty",
+            hint='describe the workflow, e.g. "fetch https://example.com and summarise it"',
+        )
+    requirement = requirement.strip()
+    chosen_mode = _mode(mode)
+    if max_repairs < 0:
+        raise GenerationError(f"max_repairs must be >= 0, got {max_repairs}")
+    if registry is None:
+        from apflow.core.registry import default_registry
+
+        registry = default_registry
+    allowed = effective_policy(policy, executors)
+    offer = build_offer(requirement, registry, allowed, executors, catalogue_limit)
+    llm = client if client is not None else get_client(model)
+    run = Run(llm, registry, allowed, requirement, on_event=on_event)
+    plan = None
+    if chosen_mode == "single_shot":
+        tree = await modes.single_shot(run, offer, max_repairs)
+    elif chosen_mode == "multi_phase":
+        tree, plan = await modes.multi_phase(run, offer, max_repairs)
+    else:
+        tree = await modes.baseline(run, offer)
+    return GenerationResult(
+        tree=tree,
+        mode=chosen_mode,
+        model=getattr(llm, "model", "") or "",
+        plan=plan,
+        fixes=run.fixes,
+        attempts=[a.to_dict() for a in run.attempts],
+        stats=run.stats,
+    )
+
+
+def generate_tree_sync(requirement: str, **kwargs: Any) -> GenerationResult:
+    """Blocking wrapper of :func:`generate_tree` for scripts (not inside a running loop)."""
+    return asyncio.run(generate_tree(requirement, **kwargs))

@@ -1,0 +1,61 @@
+"""Few-shot examples from ``apflow/prompts/examples/*.json``, picked to fit the request.
+
+An example is shown only when every executor it uses is on offer (otherwise it would
+teach the model to use something it may not), and the closest one to the requirement
+by BM25 wins. One short example is usually enough for a small model.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from apflow.core.errors import PromptError
+from apflow.generator.catalogue import BM25, tokens
+from apflow.generator.prompting import PACKAGE
+
+
+@lru_cache(maxsize=1)
+def load_examples() -> tuple[dict[str, Any], ...]:
+    """Every example file: ``{"requirement", "plan": {"steps": [...]}, "tasks": [...]}``."""
+    folder = resources.files(PACKAGE).joinpath("examples")
+    out = []
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not item.name.endswith(".json"):
+            continue
+        try:
+            data = json.loads(item.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise PromptError(f"prompt example {item.name} is not JSON: {exc}") from None
+        data["name"] = item.name
+        out.append(data)
+    return tuple(out)
+
+
+def executors_of(example: dict[str, Any]) -> set[str]:
+    return {t["schemas"]["method"] for t in example.get("tasks", [])}
+
+
+def pick(requirement: str, offered_ids: set[str], count: int = 1) -> list[dict[str, Any]]:
+    """Up to ``count`` examples that use only offered executors, most similar first."""
+    usable = {e["name"]: e for e in load_examples() if executors_of(e) <= offered_ids}
+    if not usable:
+        return []
+    index = BM25({name: tokens(e["requirement"]) for name, e in usable.items()})
+    return [usable[name] for name, _ in index.rank(tokens(requirement))[:count]]
+
+
+def compact(value: Any) -> str:
+    """JSON without spaces: fewer tokens to read, and the model copies the style."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def for_prompt(example: dict[str, Any]) -> dict[str, str]:
+    """The strings a template shows: requirement, plan JSON and tree JSON."""
+    return {
+        "requirement": example["requirement"],
+        "plan": compact(example.get("plan", {"steps": []})),
+        "tree": compact({"tasks": example["tasks"]}),
+    }

@@ -1,0 +1,137 @@
+"""The generation modes: single-shot, multi-phase (plan -> structure -> validate -> repair),
+and the evals baseline (one plain prompt, no repair)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from apflow.generator import catalogue, prompting
+from apflow.generator.examples import compact, for_prompt
+from apflow.generator.parsing import JSONParseError, parse_json, steps_from
+from apflow.generator.run import Run
+from apflow.generator.schemas import plan_schema, tree_schema
+from apflow.spec import TaskTreeSpec
+
+#: Output budgets: a compact 10-task tree is ~600 tokens; bounded so a looping model stops.
+TREE_TOKENS = 1536
+PLAN_TOKENS = 640
+
+
+@dataclass
+class Offer:
+    """What the model is shown: catalogue entries, their ids, and the chosen examples."""
+
+    entries: list[dict[str, Any]]
+    examples: list[dict[str, Any]]
+
+    @property
+    def ids(self) -> list[str]:
+        return [e["id"] for e in self.entries]
+
+    @property
+    def text(self) -> str:
+        return catalogue.render(self.entries)
+
+
+async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:
+    messages = prompting.render_messages(
+        "single_shot.j2",
+        catalogue=offer.text,
+        examples=[for_prompt(e) for e in offer.examples],
+        requirement=run.requirement,
+    )
+    return await run.settle(
+        "generate",
+        messages,
+        schema=tree_schema(offer.ids),
+        max_tokens=TREE_TOKENS,
+        max_repairs=max_repairs,
+    )
+
+
+async def baseline(run: Run, offer: Offer) -> TaskTreeSpec:
+    run.repair = False
+    messages = prompting.render_messages(
+        "baseline.j2", catalogue=offer.text, requirement=run.requirement
+    )
+    return await run.settle(
+        "generate", messages, schema=None, max_tokens=TREE_TOKENS, max_repairs=0
+    )
+
+
+def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for step in steps:
+        if step.get("executor") == catalogue.AGGREGATOR:
+            continue  # the root is added in the structure phase
+        needs = step.get("needs") or []
+        out.append(
+            {
+                "id": str(step.get("id", f"step{len(out) + 1}")),
+                "does": str(step.get("does", "")),
+                "executor": str(step.get("executor", "")),
+                "needs": [str(n) for n in needs] if isinstance(needs, list) else [str(needs)],
+            }
+        )
+    return out
+
+
+async def plan(run: Run, offer: Offer) -> list[dict[str, Any]] | None:
+    """Phase 1: steps in plain words. One retry on unreadable JSON, then carry on without."""
+    messages = prompting.render_messages(
+        "plan.j2",
+        catalogue=offer.text,
+        examples=[for_prompt(e) for e in offer.examples],
+        requirement=run.requirement,
+    )
+    schema = plan_schema([i for i in offer.ids if i != catalogue.AGGREGATOR] or offer.ids)
+    with run.phase("plan"):
+        for retry in range(2):
+            completion = await run.ask(messages, schema=schema, max_tokens=PLAN_TOKENS)
+            run.record("plan", messages, completion.text, None)
+            try:
+                return _clean_steps(steps_from(parse_json(completion.text))) or None
+            except JSONParseError as exc:
+                if retry:
+                    run.emit("plan", "failed", f"no usable plan: {exc.args[0]}")
+                    return None
+                note = f"{exc.args[0]}. {exc.hint}"
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": completion.text},
+                    {"role": "user", "content": note},
+                ]
+    return None
+
+
+def _structure_entries(offer: Offer, steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Only the planned executors (and the aggregator), when the plan named known ones."""
+    if not steps:
+        return offer.entries
+    used = {s["executor"] for s in steps} | {catalogue.AGGREGATOR}
+    if not used <= set(offer.ids):
+        return offer.entries
+    return [e for e in offer.entries if e["id"] in used]
+
+
+async def multi_phase(
+    run: Run, offer: Offer, max_repairs: int
+) -> tuple[TaskTreeSpec, list[dict[str, Any]] | None]:
+    steps = await plan(run, offer)
+    entries = _structure_entries(offer, steps)
+    messages = prompting.render_messages(
+        "structure.j2",
+        catalogue=catalogue.render(entries),
+        examples=[for_prompt(e) for e in offer.examples],
+        requirement=run.requirement,
+        plan=compact({"steps": steps}) if steps else "(none: choose the steps yourself)",
+    )
+    spec = await run.settle(
+        "structure",
+        messages,
+        schema=tree_schema(offer.ids),
+        max_tokens=TREE_TOKENS,
+        max_repairs=max_repairs,
+    )
+    return spec, steps

@@ -1,0 +1,181 @@
+"""One generation in progress: model calls, stats, events, and the validate/repair loop.
+
+The loop is shared by every mode: parse the answer tolerantly, validate it, apply the
+deterministic repairs, and re-ask the model with the remaining issues (message + hint)
+until the tree is valid or the repair budget is spent. It never returns an invalid tree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from apflow.core.errors import GenerationError
+from apflow.core.utils.logger import get_logger
+from apflow.generator import prompting
+from apflow.generator.examples import compact
+from apflow.generator.llm.base import Completion, LLMClient, Message
+from apflow.generator.parsing import JSONParseError, parse_json, tasks_from
+from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
+from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, validate_tree
+
+logger = get_logger(__name__)
+
+
+@dataclass
+class Checked:
+    """A model answer after parse, validation and deterministic repair."""
+
+    tasks: Any  # what we will show the model next: repaired list, raw list, or raw text
+    spec: TaskTreeSpec | None
+    issues: list[Issue]
+    fixes: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.spec is not None and not self.issues
+
+
+@dataclass
+class Run:
+    """State of one ``generate_tree`` call."""
+
+    client: LLMClient
+    registry: Any
+    policy: ExecutorPolicy
+    requirement: str
+    on_event: Callable[[GenerationEvent], None] | None = None
+    repair: bool = True
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    attempts: list[Attempt] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+
+    def emit(self, phase: str, status: str, detail: str = "", **data: Any) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(GenerationEvent(phase, status, detail, data))
+        except Exception as exc:  # a broken progress display must not break generation
+            logger.warning("on_event handler failed: %s", exc)
+
+    @contextmanager
+    def phase(self, name: str, detail: str = "") -> Iterator[None]:
+        """Time a phase into ``seconds_by_phase`` and emit its start and end."""
+        self.emit(name, "start", detail)
+        started = time.perf_counter()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            spent = time.perf_counter() - started
+            seconds = self.stats.seconds_by_phase
+            seconds[name] = round(seconds.get(name, 0.0) + spent, 4)
+            self.emit(name, "done" if ok else "failed", f"{spent:.2f}s")
+
+    async def ask(
+        self, messages: list[Message], *, schema: dict[str, Any] | None, max_tokens: int
+    ) -> Completion:
+        completion = await self.client.complete(
+            messages, json_schema=schema, temperature=0.0, max_tokens=max_tokens
+        )
+        self.stats.llm_calls += 1
+        self.stats.prompt_tokens += completion.usage.prompt_tokens
+        self.stats.completion_tokens += completion.usage.completion_tokens
+        return completion
+
+    def record(self, phase: str, messages: list[Message], text: str, checked: Checked | None):
+        attempt = Attempt(
+            number=len(self.attempts) + 1,
+            phase=phase,
+            messages=[dict(m) for m in messages],
+            response=text,
+        )
+        if checked is not None:
+            attempt.fixes = list(checked.fixes)
+            attempt.issues = [i.model_dump() for i in checked.issues]
+            attempt.valid = checked.valid
+        self.attempts.append(attempt)
+        codes = [i["code"] for i in attempt.issues]
+        detail = "valid" if attempt.valid else ("issues: " + ", ".join(codes) if codes else "")
+        self.emit(phase, "attempt", detail, attempt=attempt.number, issues=codes)
+        return attempt
+
+    # -- checking ------------------------------------------------------------------------
+
+    def check(self, text: str) -> Checked:
+        """Parse, validate, and apply deterministic repairs to one answer."""
+        try:
+            tasks = tasks_from(parse_json(text))
+        except JSONParseError as exc:
+            issue = Issue(code="invalid_json", message=exc.args[0], hint=exc.hint or "")
+            return Checked(text, None, [issue])
+        report = validate_tree(tasks, self.registry, policy=self.policy)
+        if report.valid or not self.repair:
+            return Checked(tasks, report.spec, report.issues)
+        spec, fixes = _deterministic_repair(tasks, report, self.registry)
+        if not fixes or spec is None:
+            return Checked(tasks, report.spec, report.issues)
+        again = validate_tree(spec, self.registry, policy=self.policy)
+        return Checked(spec.to_list(), again.spec, again.issues, fixes)
+
+    async def settle(
+        self,
+        phase: str,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None,
+        max_tokens: int,
+        max_repairs: int,
+    ) -> TaskTreeSpec:
+        """Ask, then validate and re-ask until valid; raise GenerationError when out of budget."""
+        with self.phase(phase):
+            completion = await self.ask(messages, schema=schema, max_tokens=max_tokens)
+        for round_ in range(max_repairs + 1):
+            with self.phase("validate"):
+                checked = self.check(completion.text)
+            self.record(phase if round_ == 0 else "repair", messages, completion.text, checked)
+            self.fixes.extend(checked.fixes)
+            if checked.valid:
+                assert checked.spec is not None
+                return checked.spec
+            if round_ == max_repairs:
+                break
+            messages = self.reask_messages(messages, completion.text, checked, round_ == 0)
+            with self.phase("repair", f"attempt {round_ + 1} of {max_repairs}"):
+                completion = await self.ask(messages, schema=schema, max_tokens=max_tokens)
+        raise GenerationError(
+            f"no valid tree after {len(self.attempts)} attempt(s) with {self.client.model}; "
+            f"{len(checked.issues)} issue(s) remain: "
+            + "; ".join(i.line() for i in checked.issues[:3]),
+            last_tree=checked.tasks,
+            issues=checked.issues,
+            attempts=[a.to_dict() for a in self.attempts],
+            hint="make the requirement more specific, allow more executors, or use a "
+            "stronger model (--model)",
+        )
+
+    def reask_messages(
+        self, messages: list[Message], text: str, checked: Checked, first: bool
+    ) -> list[Message]:
+        """The original request, the model's tree (as repaired so far), then the issues."""
+        base = messages if first else messages[:-2]
+        shown = text if isinstance(checked.tasks, str) else compact({"tasks": checked.tasks})
+        issues = [i.model_dump() for i in checked.issues]
+        reask = prompting.render("repair.j2", issues=issues, requirement=self.requirement)
+        return [*base, {"role": "assistant", "content": shown}, {"role": "user", "content": reask}]
+
+
+def _deterministic_repair(
+    tasks: Any, report: ValidationReport, registry: Any
+) -> tuple[TaskTreeSpec | None, list[str]]:
+    from apflow.spec import repair_tree
+
+    try:
+        return repair_tree(tasks, report, registry)
+    except Exception as exc:  # repair is best effort: the re-ask still shows every issue
+        logger.info("deterministic repair skipped: %s", exc)
+        return None, []

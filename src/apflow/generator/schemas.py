@@ -1,0 +1,52 @@
+"""JSON Schemas of each phase's answer, for structured output and grammar-constrained decoding.
+
+Deliberately small (bare-string dependencies, free-form inputs): backends that compile a
+schema into a grammar stay fast, and the executor enum keeps the model to what is offered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def tree_schema(executor_ids: list[str]) -> dict[str, Any]:
+    """``{"tasks": [...]}`` with each task's method limited to ``executor_ids``."""
+    task = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+            "parent_id": {"type": "string"},
+            "schemas": {
+                "type": "object",
+                "properties": {"method": {"type": "string", "enum": sorted(executor_ids)}},
+                "required": ["method"],
+            },
+            "inputs": {"type": "object"},
+            "dependencies": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["id", "schemas"],
+    }
+    return {
+        "type": "object",
+        "properties": {"tasks": {"type": "array", "items": task, "minItems": 1}},
+        "required": ["tasks"],
+    }
+
+
+def plan_schema(executor_ids: list[str]) -> dict[str, Any]:
+    """``{"steps": [{"id", "does", "executor", "needs"}]}``."""
+    step = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+            "does": {"type": "string"},
+            "executor": {"type": "string", "enum": sorted(executor_ids)},
+            "needs": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["id", "does", "executor", "needs"],
+    }
+    return {
+        "type": "object",
+        "properties": {"steps": {"type": "array", "items": step, "minItems": 1}},
+        "required": ["steps"],
+    }
