@@ -135,6 +135,10 @@ class TaskManager:
             raise ApflowError(f"tree {root_id} is already running in this manager")
         run = _TreeRun(self, tasks, root_id)
         await run.check()
+        async with self.task_repository.lock:
+            # Start from a clean session: unsaved changes are committed now rather than
+            # held in an open transaction that would block the run's writer.
+            await self.session.commit()
         self._runs[root_id] = run
         token = hooks._hook_repository.set(self.task_repository)
         try:
@@ -208,12 +212,17 @@ class _TreeRun:
                         f"task {t.id} ({t.name}) references {raw} but does not depend on "
                         f"{ref.task_id}"
                     )
-        if not problems:
-            problems.extend(self._cycles())
+        problems.extend(self._cycles())
         if problems:
             raise TaskTreeError(problems)
 
     def _cycles(self) -> list[str]:
+        """Tasks on a dependency cycle (Kahn's algorithm, both directions).
+
+        Forward peeling leaves the cycles and everything downstream of them; peeling
+        the remainder backwards drops the merely-downstream tasks, so only the
+        offending ids are named.
+        """
         indegree = {tid: 0 for tid in self.tasks}
         edges: dict[str, list[str]] = {tid: [] for tid in self.tasks}
         for t in self.tasks.values():
@@ -229,10 +238,22 @@ class _TreeRun:
                 indegree[nxt] -= 1
                 if indegree[nxt] == 0:
                     queue.append(nxt)
-        stuck = sorted((tid for tid, n in indegree.items() if n > 0), key=self.order.__getitem__)
+        stuck = {tid for tid, n in indegree.items() if n > 0}
         if not stuck:
             return []
-        return [f"dependency cycle among tasks: {', '.join(stuck)}"]
+        outdegree = {tid: sum(1 for nxt in edges[tid] if nxt in stuck) for tid in stuck}
+        queue = [tid for tid, n in outdegree.items() if n == 0]
+        while queue:
+            tid = queue.pop()
+            stuck.discard(tid)
+            for dep in self.tasks[tid].dependencies or []:
+                dep_id = self._resolve_id(dep["id"])
+                if dep_id in stuck and dep_id != tid:
+                    outdegree[dep_id] -= 1
+                    if outdegree[dep_id] == 0:
+                        queue.append(dep_id)
+        cyclic = sorted(stuck, key=self.order.__getitem__)
+        return [f"dependency cycle among tasks: {', '.join(cyclic)}"]
 
     # -- state ----------------------------------------------------------------------------
 
@@ -256,6 +277,14 @@ class _TreeRun:
             batch = list(self.writes.values())
             self.writes = {}
             await self.repo.apply_updates(batch)
+            # A hook's repository read may have refreshed one of our objects from the
+            # database while these writes were queued; the run's own state wins.
+            for row in batch:
+                task = self.tasks.get(row["id"])
+                if task is not None:
+                    for key, value in row.items():
+                        if key != "id":
+                            set_committed_value(task, key, value)
 
     # -- the run --------------------------------------------------------------------------
 
@@ -426,11 +455,12 @@ class _TreeRun:
         if root is None or root.status == TaskStatus.CANCELLED:
             return
         async with self.repo.lock:
-            stored = (
-                await self.m.session.execute(
-                    select(TaskModel.status).where(TaskModel.id == self.root_id)
-                )
-            ).scalar_one_or_none()
+            with self.m.session.no_autoflush:
+                stored = (
+                    await self.m.session.execute(
+                        select(TaskModel.status).where(TaskModel.id == self.root_id)
+                    )
+                ).scalar_one_or_none()
         if stored == TaskStatus.CANCELLED:
             logger.info("tree %s was cancelled from outside; stopping", self.root_id)
             await self.cancel()

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from apflow.core.database import ensure_schema
 from apflow.core.errors import ApflowError, TaskNotFound
@@ -175,15 +176,29 @@ class TaskRepository:
             fields["dependencies"] = normalize_dependencies(fields["dependencies"])
         await self._ready()
         async with self._lock:
-            task = await self.session.get(TaskModel, task_id, populate_existing=True)
-            if task is None:
-                raise TaskNotFound(task_id)
-            if "status" in fields and fields["status"] != task.status:
-                check_transition(task_id, task.status, fields["status"])
+            # The identity-map object, not a refreshed one: a pre-hook may have changed
+            # task.inputs in place, and the next hook must still see that change.
+            with self.session.no_autoflush:
+                task = await self.session.get(TaskModel, task_id)
+                if task is None:
+                    raise TaskNotFound(task_id)
+                stored = (
+                    await self.session.execute(
+                        select(TaskModel.status).where(TaskModel.id == task_id)
+                    )
+                ).scalar_one()
+            set_committed_value(task, "status", stored)
+            if "status" in fields and fields["status"] != stored:
+                check_transition(task_id, stored, fields["status"])
             for key, value in fields.items():
                 setattr(task, key, value)
+                flag_modified(task, key)  # written even if a stale copy held the same value
             task.updated_at = utcnow()
-            await self.session.commit()
+            try:
+                await self.session.commit()
+            except BaseException:
+                await self.session.rollback()
+                raise
         return task
 
     async def apply_updates(self, updates: Sequence[dict[str, Any]]) -> None:
@@ -224,7 +239,8 @@ class TaskRepository:
         """The task with this id (fresh from the database), or None."""
         await self._ready()
         async with self._lock:
-            return await self.session.get(TaskModel, task_id, populate_existing=True)
+            with self.session.no_autoflush:
+                return await self.session.get(TaskModel, task_id, populate_existing=True)
 
     async def require_task(self, task_id: str) -> TaskModel:
         task = await self.get_task_by_id(task_id)
@@ -235,8 +251,11 @@ class TaskRepository:
     async def _select(self, stmt) -> list[TaskModel]:
         await self._ready()
         async with self._lock:
-            result = await self.session.execute(stmt.execution_options(populate_existing=True))
-            return list(result.scalars().all())
+            # Reads never autoflush: an unsaved change would open a write transaction on
+            # the session's connection and block the engine's writer (SQLite has one writer).
+            with self.session.no_autoflush:
+                result = await self.session.execute(stmt.execution_options(populate_existing=True))
+                return list(result.scalars().all())
 
     async def get_tasks_by_status(self, status: str, limit: int | None = None) -> list[TaskModel]:
         stmt = (
