@@ -1,0 +1,125 @@
+"""generate_executor: a plain-English requirement in, a validated task tree out (and run it).
+
+The generator is imported inside ``execute`` so that registering the built-in executors
+does not pull in the model layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apflow.core.errors import ApflowError, ConfigError, GenerationError, LLMError
+from apflow.core.executor import BaseTask, completed, failed
+from apflow.core.registry import executor_register
+
+
+@executor_register()
+class GenerateExecutor(BaseTask):
+    id = "generate_executor"
+    name = "Generate a task tree"
+    description = (
+        "Turn a plain-English workflow description into a validated task tree of registered "
+        "executors; with run=true, store the tree and run it."
+    )
+    input_schema = {
+        "type": "object",
+        "required": ["requirement"],
+        "properties": {
+            "requirement": {
+                "type": "string",
+                "minLength": 1,
+                "description": "the workflow in plain English, naming URLs and the steps",
+            },
+            "mode": {
+                "type": "string",
+                "enum": ["single_shot", "multi_phase"],
+                "default": "single_shot",
+                "description": "multi_phase plans the steps first; better for 3+ steps",
+            },
+            "model": {
+                "type": "string",
+                "description": "model string (local, provider/model, scripted:PATH); "
+                "default APFLOW_MODEL",
+            },
+            "executors": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "allow-list of executor ids the tree may use",
+            },
+            "user_id": {"type": "string", "description": "owner of the stored tasks"},
+            "run": {
+                "type": "boolean",
+                "default": False,
+                "description": "store the tree and run it, returning the root's result",
+            },
+        },
+        "additionalProperties": False,
+    }
+    output_schema = {
+        "type": "object",
+        "properties": {
+            "tasks": {"type": "array", "description": "the validated tree (flat task list)"},
+            "stats": {"type": "object", "description": "llm_calls, tokens, seconds by phase"},
+            "mode": {"type": "string"},
+            "model": {"type": "string"},
+            "fixes": {"type": "array", "description": "deterministic repairs applied"},
+            "root_task_id": {"type": "string", "description": "stored root id (run=true)"},
+            "status": {"type": "string", "description": "root status (run=true)"},
+            "result": {"description": "the root's result (run=true)"},
+        },
+    }
+
+    async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        invalid = self.validate_inputs(inputs)
+        if invalid:
+            return invalid
+        from apflow.generator import generate_tree
+
+        try:
+            generated = await generate_tree(
+                inputs["requirement"],
+                mode=inputs.get("mode", "single_shot"),
+                model=inputs.get("model"),
+                executors=inputs.get("executors"),
+            )
+        except GenerationError as exc:
+            issues = [i.model_dump() if hasattr(i, "model_dump") else i for i in exc.issues]
+            return failed(str(exc), "generation_failed", issues=issues)
+        except (ConfigError, LLMError) as exc:
+            return failed(str(exc), "model_unavailable")
+        payload: dict[str, Any] = {
+            "tasks": generated.tree.to_list(),
+            "stats": generated.stats.model_dump(),
+            "mode": generated.mode,
+            "model": generated.model,
+            "fixes": generated.fixes,
+        }
+        if inputs.get("run"):
+            try:
+                payload.update(await _store_and_run(generated.tree, inputs.get("user_id")))
+            except ApflowError as exc:
+                return failed(f"generated tree could not run: {exc}", "run_failed", **payload)
+        return completed(payload)
+
+
+async def _store_and_run(tree: Any, user_id: str | None) -> dict[str, Any]:
+    """Store the tree on a session of its own and run it; the root's outcome comes back."""
+    from apflow.core.database import create_session
+    from apflow.core.engine import TaskManager
+    from apflow.spec import create_tree
+
+    session = create_session()
+    try:
+        node = await create_tree(session, tree, user_id=user_id)
+        manager = TaskManager(session)
+        await manager.distribute_task_tree(node)
+        root = node.task
+        return {
+            "root_task_id": root.id,
+            "status": str(root.status),
+            "result": root.result,
+            "summary": (root.result_meta or {}).get("summary"),
+            "error": root.error,
+        }
+    finally:
+        await session.close()

@@ -1,0 +1,267 @@
+"""generate_tree with the scripted model: single-shot, repair, re-ask, policy, multi-phase."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apflow.core.errors import GenerationError
+from apflow.generator import GenerationResult, generate_tree, generate_tree_sync
+from apflow.generator.llm import ScriptedClient
+from apflow.spec import validate_tree
+
+REQUIREMENT = "Fetch https://example.com/news and summarise it in 20 words"
+
+GOOD = {
+    "tasks": [
+        {
+            "id": "root",
+            "schemas": {"method": "aggregate_results_executor"},
+            "dependencies": ["fetch", "summary"],
+        },
+        {
+            "id": "fetch",
+            "parent_id": "root",
+            "schemas": {"method": "fetch_page"},
+            "inputs": {"url": "https://example.com/news"},
+        },
+        {
+            "id": "summary",
+            "parent_id": "root",
+            "schemas": {"method": "summarise_text"},
+            "inputs": {"text": "${fetch.result.text}", "max_words": 20},
+            "dependencies": ["fetch"],
+        },
+    ]
+}
+
+
+def without_root(tree: dict) -> list[dict]:
+    tasks = [dict(t) for t in tree["tasks"] if t["id"] != "root"]
+    for t in tasks:
+        t.pop("parent_id", None)
+    return tasks
+
+
+def broken() -> dict:
+    """An unknown executor (not snappable) and an input of the wrong type."""
+    tree = json.loads(json.dumps(GOOD))
+    tree["tasks"][1]["schemas"]["method"] = "web_downloader"
+    tree["tasks"][2]["inputs"]["max_words"] = "twenty"
+    return tree
+
+
+def last_user(request: dict) -> str:
+    return [m for m in request["messages"] if m["role"] == "user"][-1]["content"]
+
+
+async def test_clean_single_shot_takes_one_call(registry):
+    client = ScriptedClient([json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert isinstance(result, GenerationResult)
+    assert len(client.history) == 1
+    assert result.tree.ids() == ["root", "fetch", "summary"]
+    assert validate_tree(result.tree, registry).valid
+    assert result.mode == "single_shot" and result.model == "scripted"
+    assert result.stats.llm_calls == 1
+    assert result.stats.prompt_tokens > 0 and result.stats.completion_tokens > 0
+    assert set(result.stats.seconds_by_phase) == {"generate", "validate"}
+    assert [a["phase"] for a in result.attempts] == ["generate"]
+    assert result.attempts[0]["valid"] is True
+    # the catalogue the model saw came from the registry, with required inputs marked
+    prompt = "\n".join(m["content"] for m in client.history[0]["messages"])
+    assert "fetch_page" in prompt and "url* string" in prompt
+    assert REQUIREMENT in last_user(client.history[0])
+
+
+async def test_answer_in_code_fences_with_prose_is_accepted(registry):
+    answer = (
+        "Sure! Here is the tree you asked for:\n```json\n"
+        + json.dumps(GOOD, indent=2)
+        + "\n```\nLet me know if you need changes."
+    )
+    client = ScriptedClient([answer])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert result.tree.ids() == ["root", "fetch", "summary"]
+    assert len(client.history) == 1
+
+
+async def test_missing_aggregator_root_is_fixed_without_reasking(registry):
+    client = ScriptedClient([json.dumps(without_root(GOOD))])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert len(client.history) == 1
+    root = result.tree.roots()
+    assert len(root) == 1 and root[0].executor == "aggregate_results_executor"
+    assert set(root[0].dependency_ids()) == {"fetch", "summary"}
+    assert any("aggregate_results_executor" in fix for fix in result.fixes)
+    assert result.attempts[0]["fixes"] == result.fixes
+
+
+async def test_unknown_executor_and_bad_input_are_reasked_with_hints(registry):
+    bad = broken()
+    client = ScriptedClient([json.dumps(bad), json.dumps(GOOD)])
+    events = []
+    result = await generate_tree(
+        REQUIREMENT, client=client, registry=registry, on_event=events.append
+    )
+    assert len(client.history) == 2
+    assert result.tree.get("fetch").executor == "fetch_page"
+    expected = validate_tree(bad, registry).issues
+    assert {i.code for i in expected} >= {"unknown_executor", "invalid_inputs"}
+    reask = last_user(client.history[1])
+    for issue in expected:
+        assert issue.hint and issue.hint in reask
+        assert issue.code in reask
+    # the model sees its own tree as the previous assistant turn
+    previous = client.history[1]["messages"][-2]
+    assert previous["role"] == "assistant" and "web_downloader" in previous["content"]
+    assert [a["phase"] for a in result.attempts] == ["generate", "repair"]
+    assert result.attempts[0]["valid"] is False and result.attempts[1]["valid"] is True
+    assert ("repair", "start") in [(e.phase, e.status) for e in events]
+
+
+@pytest.mark.parametrize("max_repairs", [0, 1, 2])
+async def test_model_that_never_fixes_it_raises_with_history(registry, max_repairs):
+    client = ScriptedClient([json.dumps(broken())] * (max_repairs + 3))
+    with pytest.raises(GenerationError) as info:
+        await generate_tree(REQUIREMENT, client=client, registry=registry, max_repairs=max_repairs)
+    err = info.value
+    assert len(client.history) == 1 + max_repairs
+    assert len(err.attempts) == 1 + max_repairs
+    assert all(not a["valid"] and a["issues"] for a in err.attempts)
+    assert {i.code for i in err.issues} >= {"unknown_executor", "invalid_inputs"}
+    assert any(t["schemas"]["method"] == "web_downloader" for t in err.last_tree)
+    assert "no valid tree" in str(err)
+
+
+async def test_unparsable_answer_is_reasked_as_invalid_json(registry):
+    client = ScriptedClient(["I am sorry, I cannot help with that.", json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert len(client.history) == 2
+    assert "[invalid_json]" in last_user(client.history[1])
+    assert result.attempts[0]["issues"][0]["code"] == "invalid_json"
+
+
+async def test_empty_requirement_fails_before_any_model_call(registry):
+    client = ScriptedClient([json.dumps(GOOD)])
+    for text in ["", "   \n\t"]:
+        with pytest.raises(GenerationError, match="requirement is empty"):
+            await generate_tree(text, client=client, registry=registry)
+    assert client.history == []
+
+
+async def test_unknown_mode_lists_the_modes(registry):
+    with pytest.raises(GenerationError) as info:
+        await generate_tree(REQUIREMENT, mode="three_phase", client=ScriptedClient([]))
+    assert "single_shot" in str(info.value) and "multi_phase" in str(info.value)
+
+
+async def test_command_executor_is_neither_offered_nor_accepted_by_default(registry, monkeypatch):
+    monkeypatch.delenv("APFLOW_ALLOW_COMMANDS", raising=False)
+    sneaky = json.loads(json.dumps(GOOD))
+    sneaky["tasks"][1] = {
+        "id": "fetch",
+        "parent_id": "root",
+        "schemas": {"method": "command_executor"},
+        "inputs": {"argv": ["curl", "https://example.com/news"]},
+    }
+    client = ScriptedClient([json.dumps(sneaky)] * 3)
+    with pytest.raises(GenerationError) as info:
+        await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert "command_executor" not in client.history[0]["messages"][0]["content"]
+    assert "disallowed_executor" in {i.code for i in info.value.issues}
+
+
+async def test_command_executor_is_offered_when_enabled(registry, monkeypatch):
+    monkeypatch.setenv("APFLOW_ALLOW_COMMANDS", "1")
+    client = ScriptedClient([json.dumps(GOOD)])
+    await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert "command_executor" in client.history[0]["messages"][0]["content"]
+
+
+async def test_allow_list_limits_what_is_offered_and_accepted(registry):
+    client = ScriptedClient([json.dumps(GOOD)] * 3)
+    with pytest.raises(GenerationError) as info:
+        await generate_tree(REQUIREMENT, client=client, registry=registry, executors=["fetch_page"])
+    system = client.history[0]["messages"][0]["content"]
+    assert "fetch_page" in system and "aggregate_results_executor" in system
+    assert "summarise_text" not in system
+    assert {i.code for i in info.value.issues} == {"disallowed_executor"}
+
+
+async def test_allow_list_with_unregistered_id_names_the_closest(registry):
+    with pytest.raises(GenerationError) as info:
+        await generate_tree(
+            REQUIREMENT, client=ScriptedClient([]), registry=registry, executors=["fetch_pages"]
+        )
+    assert "fetch_pages" in str(info.value) and "fetch_page" in str(info.value.hint)
+
+
+async def test_multi_phase_runs_all_four_phases_in_order(registry):
+    plan = {
+        "steps": [
+            {
+                "id": "fetch",
+                "does": "download the news page",
+                "executor": "fetch_page",
+                "needs": [],
+            },
+            {
+                "id": "summary",
+                "does": "summarise it",
+                "executor": "summarise_text",
+                "needs": ["fetch"],
+            },
+        ]
+    }
+    client = ScriptedClient([json.dumps(plan), json.dumps(broken()), json.dumps(GOOD)])
+    events = []
+    result = await generate_tree(
+        REQUIREMENT, mode="multi_phase", client=client, registry=registry, on_event=events.append
+    )
+    assert result.mode == "multi_phase"
+    assert result.plan == plan["steps"]
+    assert len(client.history) == 3
+    starts = [e.phase for e in events if e.status == "start"]
+    first_seen = list(dict.fromkeys(starts))
+    assert first_seen == ["plan", "structure", "validate", "repair"]
+    assert [(e.phase, e.status) for e in events][:3] == [
+        ("plan", "start"),
+        ("plan", "attempt"),
+        ("plan", "done"),
+    ]
+    assert events[-1].status == "attempt" and events[-1].detail == "valid"
+    assert set(result.stats.seconds_by_phase) == {"plan", "structure", "validate", "repair"}
+    # the structure prompt carries the plan, the repair prompt the issues
+    assert '"does":"summarise it"' in last_user(client.history[1])
+    assert "[unknown_executor]" in last_user(client.history[2])
+    assert [a["phase"] for a in result.attempts] == ["plan", "structure", "repair"]
+
+
+async def test_multi_phase_carries_on_when_the_plan_is_unreadable(registry):
+    client = ScriptedClient(["no plan, sorry", "still no plan", json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, mode="multi_phase", client=client, registry=registry)
+    assert result.plan is None
+    assert "choose the steps yourself" in last_user(client.history[2])
+
+
+async def test_baseline_mode_never_repairs(registry):
+    client = ScriptedClient([json.dumps(without_root(GOOD))])
+    with pytest.raises(GenerationError) as info:
+        await generate_tree(REQUIREMENT, mode="baseline", client=client, registry=registry)
+    assert len(client.history) == 1
+    assert {i.code for i in info.value.issues} == {"multiple_roots"}
+    ok = ScriptedClient([json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, mode="baseline", client=ok, registry=registry)
+    assert result.fixes == [] and result.mode == "baseline"
+
+
+def test_sync_wrapper_and_model_string(registry, tmp_path):
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps([json.dumps(GOOD)]))
+    result = generate_tree_sync(REQUIREMENT, model=f"scripted:{path}", registry=registry)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert [t["id"] for t in data["tasks"]] == ["root", "fetch", "summary"]
+    assert data["stats"]["llm_calls"] == 1
+    assert data["model"] == f"scripted:{path}"

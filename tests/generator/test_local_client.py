@@ -1,0 +1,117 @@
+"""The embedded llama.cpp backend.
+
+Tests marked ``local_model`` run a real GGUF model and are skipped (with the reason) when the
+model or llama-cpp-python is absent; CI runs them on machines where `apflow models install` ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jsonschema
+import pytest
+
+from apflow.core.errors import ConfigError, LLMError
+from apflow.generator.llm import local, local_models
+from apflow.generator.llm.base import LLMClient
+from apflow.generator.llm.local import LocalClient
+
+
+def _model_or_skip(name: str) -> str:
+    if not local.backend_available():
+        pytest.skip("llama-cpp-python is not installed (pip install 'apflow[local]')")
+    if not local_models.is_installed(name):
+        pytest.skip(f"model {name} is not installed (apflow models install {name})")
+    return str(local_models.model_path(name))
+
+
+@pytest.fixture
+def tiny_model() -> str:
+    """The smallest model: enough to prove decoding and grammars work, fast on 2 cores."""
+    return _model_or_skip("smollm2-135m")
+
+
+def test_default_model_missing_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("APFLOW_MODELS_DIR", str(tmp_path))
+    assert not local.is_installed()
+    with pytest.raises(LLMError) as info:
+        LocalClient()
+    assert "apflow models install" in info.value.hint
+
+
+def test_missing_gguf_path_is_a_clear_error(tmp_path):
+    with pytest.raises(LLMError, match="model file not found"):
+        LocalClient(model_path=tmp_path / "nope.gguf")
+
+
+def test_threads_default_to_free_cores_and_env_overrides(monkeypatch):
+    monkeypatch.delenv("APFLOW_LOCAL_THREADS", raising=False)
+    assert local.default_threads() == local.free_cores()
+    assert 1 <= local.free_cores() <= len(os.sched_getaffinity(0))
+    monkeypatch.setenv("APFLOW_LOCAL_THREADS", "1")
+    assert local.default_threads() == 1
+    for bad in ("0", "two"):
+        monkeypatch.setenv("APFLOW_LOCAL_THREADS", bad)
+        with pytest.raises(ConfigError, match="APFLOW_LOCAL_THREADS"):
+            local.default_threads()
+
+
+def test_a_file_that_is_not_gguf_fails_to_load_with_a_hint(tmp_path):
+    if not local.backend_available():
+        pytest.skip("llama-cpp-python is not installed (pip install 'apflow[local]')")
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"not a model at all")
+    client = LocalClient(model_path=bogus, n_ctx=256)
+    with pytest.raises(LLMError) as info:
+        client._llama()
+    assert "could not load" in str(info.value) and "GGUF" in info.value.hint
+
+
+@pytest.mark.local_model
+async def test_decodes_more_than_50_tokens_without_crashing(tiny_model):
+    client = LocalClient(model_path=tiny_model, n_ctx=512)
+    assert isinstance(client, LLMClient)
+    # EOS is banned so the model must keep going: the portable build must survive long decodes
+    completion = await client.complete(
+        [{"role": "user", "content": "List the numbers from one to one hundred in words."}],
+        max_tokens=64,
+        logit_bias={client.token_eos(): -1e9},
+    )
+    assert completion.usage.completion_tokens == 64
+    assert completion.usage.prompt_tokens > 5
+    assert len(completion.text.split()) > 10
+    assert completion.model == f"local:{tiny_model}"
+
+
+@pytest.mark.local_model
+async def test_grammar_constrained_answer_parses_and_matches_the_schema(tiny_model):
+    schema = {
+        "type": "object",
+        "properties": {
+            "executor": {"type": "string", "enum": ["rest_executor", "llm_executor"]},
+            "tasks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "priority": {"type": "integer"}},
+                    "required": ["id", "priority"],
+                },
+                "minItems": 1,
+                "maxItems": 3,
+            },
+        },
+        "required": ["executor", "tasks"],
+    }
+    client = LocalClient(model_path=tiny_model, n_ctx=512)
+    completion = await client.complete(
+        [
+            {"role": "system", "content": "Answer in JSON."},
+            {"role": "user", "content": "Plan a task that fetches a web page."},
+        ],
+        json_schema=schema,
+        max_tokens=120,
+    )
+    data = json.loads(completion.text)
+    jsonschema.validate(data, schema)
+    assert data["executor"] in {"rest_executor", "llm_executor"}
