@@ -8,6 +8,7 @@ its id, because the engine injects each dependency's result under the dependency
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import lru_cache
 from typing import Any
@@ -18,12 +19,23 @@ from apflow.core import references
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.registry import ExecutorRegistry
 from apflow.spec.graph import SpecGraph
-from apflow.spec.models import TaskSpec, TaskTreeSpec
+from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
 from apflow.spec.report import Issue, path_of
 from apflow.spec.snap import snap_executor
 
 _COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if", "then", "else"}
+
+
+def closest_ids(executor_id: str, registry: ExecutorRegistry, n: int = 3) -> list[str]:
+    """The registry's own suggestions, topped up by plain similarity so there are always n."""
+    close = [i for i in registry.closest(executor_id, n) if i != AGGREGATOR]
+    wanted = executor_id.lower()
+    ranked = sorted(
+        (i for i in registry.ids() if i not in close and i != AGGREGATOR),
+        key=lambda i: (-difflib.SequenceMatcher(None, wanted, i.lower()).ratio(), i),
+    )
+    return (close + ranked)[:n]
 
 
 @lru_cache(maxsize=256)
@@ -92,7 +104,7 @@ class ContentChecker:
         where = path_of("tasks", i, "schemas", "method")
         schema = self.schema(task.executor)
         if schema is None:
-            close = self.registry.closest(task.executor, 3)
+            close = closest_ids(task.executor, self.registry, 3)
             snapped = snap_executor(task.executor, self.registry.ids())
             hint = (
                 f"use a registered executor id, e.g. {', '.join(repr(c) for c in close)}"
@@ -189,14 +201,16 @@ class ContentChecker:
                 for key in extra
             ]
         dotted = ".".join(str(p) for p in where) or "(inputs)"
-        return [
-            (
-                where,
-                f"inputs.{dotted}: {_short(error.message)}",
+        if error.validator == "enum":
+            hint = f"set inputs.{dotted} to one of {_short(error.validator_value)}"
+        elif error.validator == "type":
+            hint = f"make inputs.{dotted} a JSON {_short(error.validator_value)}"
+        else:
+            hint = (
                 f"change inputs.{dotted} to match the schema of {task.executor}: "
-                f"{_short(error.schema)}",
+                f"{_short(error.schema)}"
             )
-        ]
+        return [(where, f"inputs.{dotted}: {_short(error.message)}", hint)]
 
 
 def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
