@@ -348,6 +348,8 @@ class _TreeRun:
 
     def _finished(self, task: TaskModel) -> None:
         """Release (or skip) the dependents of a task that reached a terminal state."""
+        if self.cancelled:
+            return  # dependents stay pending and are marked cancelled, not skipped
         for dependent_id, required in self.dependents.get(task.id, ()):
             dependent = self.tasks[dependent_id]
             if dependent.status != TaskStatus.PENDING:
