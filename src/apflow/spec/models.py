@@ -118,7 +118,11 @@ class TaskSpec(BaseModel):
 class TaskTreeSpec(BaseModel):
     """A whole tree: a flat list of tasks linked by ``parent_id`` and ``dependencies``."""
 
-    model_config = ConfigDict(extra="forbid", title="TaskTree")
+    model_config = ConfigDict(
+        extra="forbid",
+        title="TaskTree",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
 
     tasks: list[TaskSpec] = Field(description="every task of the tree, the root included")
 

@@ -66,13 +66,11 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
             isinstance(deps, list) and any(isinstance(d, str) for d in deps)
         ):
             fixes.append(f'task {label!r}: wrote dependencies as {{"id", "required"}} objects')
-        method = (
-            (task.get("schemas") or {}).get("method")
-            if isinstance(task.get("schemas"), dict)
-            else None
-        )
-        if method and not (isinstance(task.get("name"), str) and task["name"].strip()):
-            fixes.append(f"task {label!r}: set the missing name to the executor id {method!r}")
+        schemas = task.get("schemas")
+        method = schemas.get("method") if isinstance(schemas, dict) else None
+        name = task.get("name", "absent")
+        if method and (name is None or (isinstance(name, str) and not name.strip())):
+            fixes.append(f"task {label!r}: set the empty name to the executor id {method!r}")
     try:
         return TaskTreeSpec.model_validate({"tasks": tasks})
     except ValidationError as exc:
