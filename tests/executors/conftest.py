@@ -6,6 +6,8 @@ import socket
 
 import pytest
 
+from apflow.executors import _net
+
 
 @pytest.fixture
 def allow_private(monkeypatch):
@@ -36,3 +38,10 @@ def closed_port_url():
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def loopback_one_is_public(monkeypatch, deny_private):
+    """Pretend 127.0.0.1 is a public server so redirects away from it can be tested."""
+    real = _net.blocked_reason
+    monkeypatch.setattr(_net, "blocked_reason", lambda a: None if a == "127.0.0.1" else real(a))

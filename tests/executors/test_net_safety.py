@@ -52,13 +52,6 @@ async def test_only_http_and_https_with_a_host_are_allowed(url, allow_private):
     assert out["error_type"] == "disallowed"
 
 
-@pytest.fixture
-def loopback_one_is_public(monkeypatch, deny_private):
-    """Pretend 127.0.0.1 is a public server so redirects away from it can be tested."""
-    real = _net.blocked_reason
-    monkeypatch.setattr(_net, "blocked_reason", lambda a: None if a == "127.0.0.1" else real(a))
-
-
 @pytest.mark.usefixtures("loopback_one_is_public")
 @pytest.mark.parametrize("target", ["http://127.0.0.2:{port}/x", "http://169.254.169.254/x"])
 async def test_redirect_to_a_private_address_is_refused(httpserver, target):

@@ -6,6 +6,7 @@ from apflow.executors import (
     generate,  # noqa: F401
     http,  # noqa: F401
     llm,  # noqa: F401
+    mcp_tool,  # noqa: F401
     scrape,  # noqa: F401
     system,  # noqa: F401
     transform,  # noqa: F401
