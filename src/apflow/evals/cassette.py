@@ -1,0 +1,141 @@
+"""LLM cassettes: record every request/response of an eval run, replay them offline.
+
+A cassette is JSONL, one exchange per line, keyed by a hash of the request (messages,
+JSON schema, temperature, max_tokens). Replaying serves the recorded responses for equal
+requests in recorded order; a request that was never recorded is an :class:`LLMError`,
+never a silent call to a real model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+from apflow.core.errors import LLMError
+from apflow.generator.llm.base import Completion, LLMClient, Message, Usage
+
+
+class CassetteMiss(LLMError):
+    """A replayed run asked something the cassette does not hold."""
+
+
+def request_key(
+    messages: list[Message], json_schema: dict | None, temperature: float, max_tokens: int
+) -> str:
+    """A stable hash of everything that determines the answer."""
+    body = {
+        "messages": [[m.get("role"), m.get("content")] for m in messages],
+        "json_schema": json_schema,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+    }
+    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _preview(messages: list[Message]) -> str:
+    last = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    return " ".join(last.split())[:160]
+
+
+class RecordingClient:
+    """Wraps a real client and appends every exchange to a cassette file."""
+
+    def __init__(self, inner: LLMClient, path: str | Path) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("")
+        self._lock = asyncio.Lock()
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 2048,
+    ) -> Completion:
+        completion = await self.inner.complete(
+            messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
+        )
+        row = {
+            "key": request_key(messages, json_schema, temperature, max_tokens),
+            "request": _preview(messages),
+            "text": completion.text,
+            "prompt_tokens": completion.usage.prompt_tokens,
+            "completion_tokens": completion.usage.completion_tokens,
+            "model": completion.model or self.model,
+        }
+        async with self._lock:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return completion
+
+
+class ReplayClient:
+    """Serves a cassette back; equal requests get their recorded answers in order."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise LLMError(
+                f"cassette not found: {self.path}",
+                hint="record one first with `apflow eval run SUITE --record FILE`",
+            )
+        self._answers: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        models = set()
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                self._answers[row["key"]].append(row)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise LLMError(f"{self.path}:{number} is not a cassette entry") from None
+            models.add(row.get("model") or "")
+        self.model = "replay:" + (",".join(sorted(m for m in models if m)) or str(self.path))
+        self.recorded_model = ",".join(sorted(m for m in models if m))
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 2048,
+    ) -> Completion:
+        key = request_key(messages, json_schema, temperature, max_tokens)
+        queue = self._answers.get(key)
+        if not queue:
+            raise CassetteMiss(
+                f"request not in cassette {self.path} (key {key}): {_preview(messages)[:100]!r}",
+                hint="prompts or the dataset changed since recording; re-record the cassette "
+                "with `apflow eval run ... --record FILE`",
+            )
+        row = queue.popleft()
+        usage = Usage(row.get("prompt_tokens", 0), row.get("completion_tokens", 0))
+        return Completion(text=row["text"], usage=usage, model=row.get("model", ""))
+
+
+class CountingClient:
+    """Per-case wrapper counting calls and tokens, whatever the generator reports."""
+
+    def __init__(self, inner: LLMClient) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+
+    async def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
+        self.calls += 1
+        completion = await self.inner.complete(messages, **kwargs)
+        self.prompt_tokens += completion.usage.prompt_tokens
+        self.completion_tokens += completion.usage.completion_tokens
+        return completion
