@@ -57,6 +57,14 @@ def test_threads_default_to_free_cores_and_env_overrides(monkeypatch):
             local.default_threads()
 
 
+def test_idle_cores_never_exceed_the_free_cores():
+    assert 1 <= local.idle_cores(0.05) <= local.free_cores()
+
+
+def test_omp_threads_wait_passively_so_busy_cores_do_not_stall_decoding():
+    assert os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+
+
 def test_a_file_that_is_not_gguf_fails_to_load_with_a_hint(tmp_path):
     if not local.backend_available():
         pytest.skip("llama-cpp-python is not installed (pip install 'apflow[local]')")
@@ -80,7 +88,7 @@ async def test_decodes_more_than_50_tokens_without_crashing(tiny_model):
     )
     assert completion.usage.completion_tokens == 64
     assert completion.usage.prompt_tokens > 5
-    assert len(completion.text.split()) > 10
+    assert len(completion.text.strip()) > 30
     assert completion.model == f"local:{tiny_model}"
 
 
@@ -94,7 +102,10 @@ async def test_grammar_constrained_answer_parses_and_matches_the_schema(tiny_mod
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"id": {"type": "string"}, "priority": {"type": "integer"}},
+                    "properties": {
+                        "id": {"type": "string", "maxLength": 20},
+                        "priority": {"type": "integer", "minimum": 0, "maximum": 3},
+                    },
                     "required": ["id", "priority"],
                 },
                 "minItems": 1,

@@ -24,9 +24,15 @@ from apflow.generator.llm.base import Completion, Message, Usage
 
 INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
 
+# ggml's OpenMP threads otherwise spin while waiting; on a core shared with other processes a
+# spinning thread steals the time its peer needs (measured: 2 threads on a busy 2-core machine
+# 1.4 tokens/s spinning, 12-18 passive). libgomp reads this once, when llama_cpp is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 _load_lock = threading.Lock()
 _decode_lock = threading.Lock()
-_models: dict[tuple[str, int, int], Any] = {}
+_models: dict[tuple[str, int], Any] = {}
+_threads_in_use: dict[int, int] = {}
 _grammars: dict[str, Any] = {}
 
 
@@ -59,11 +65,24 @@ def free_cores() -> int:
     return max(1, cores)
 
 
-def default_threads() -> int:
-    """``APFLOW_LOCAL_THREADS`` if set, else :func:`free_cores`."""
+def idle_cores(sample_seconds: float = 0.1) -> int:
+    """Cores not busy with other work right now (at least 1, at most :func:`free_cores`).
+
+    Sampled while this process is idle, just before a decode: llama.cpp with more threads
+    than idle cores runs several times slower than with fewer threads.
+    """
+    import psutil
+
+    cores = free_cores()
+    busy = psutil.cpu_percent(interval=sample_seconds) / 100 * (os.cpu_count() or cores)
+    return max(1, min(cores, round((os.cpu_count() or cores) - busy)))
+
+
+def configured_threads() -> int | None:
+    """``APFLOW_LOCAL_THREADS`` as a positive int, or None when unset."""
     raw = os.environ.get("APFLOW_LOCAL_THREADS", "").strip()
     if not raw:
-        return free_cores()
+        return None
     try:
         value = int(raw)
     except ValueError:
@@ -74,6 +93,11 @@ def default_threads() -> int:
             hint=f"unset it to use the free cores ({free_cores()}), or set e.g. 2",
         )
     return value
+
+
+def default_threads() -> int:
+    """``APFLOW_LOCAL_THREADS`` if set, else :func:`free_cores`."""
+    return configured_threads() or free_cores()
 
 
 def _resolve_path(model_path: str | os.PathLike[str] | None) -> Path:
@@ -94,8 +118,8 @@ def _resolve_path(model_path: str | os.PathLike[str] | None) -> Path:
 
 
 def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
-    """The process-wide Llama for this file and settings, loaded on first use."""
-    key = (str(path.resolve()), n_ctx, n_threads)
+    """The process-wide Llama for this file and context size, loaded on first use."""
+    key = (str(path.resolve()), n_ctx)
     with _load_lock:
         llm = _models.get(key)
         if llm is None:
@@ -120,7 +144,16 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
                     hint="check that the file is a complete GGUF model (apflow models list)",
                 ) from None
             _models[key] = llm
+            _threads_in_use[id(llm)] = n_threads
         return llm
+
+
+def _set_threads(llm: Any, n_threads: int) -> None:
+    if _threads_in_use.get(id(llm)) != n_threads:
+        import llama_cpp
+
+        llama_cpp.llama_set_n_threads(llm.ctx, n_threads, n_threads)
+        _threads_in_use[id(llm)] = n_threads
 
 
 def _grammar(schema: dict[str, Any]) -> Any:
@@ -152,12 +185,13 @@ class LocalClient:
     ) -> None:
         self.path = _resolve_path(model_path)
         self.model = f"local:{model_path}" if model_path else "local"
-        self.n_threads = n_threads or default_threads()
+        # None: follow the idle cores at each request (other work on the machine comes and goes)
+        self.n_threads = n_threads or configured_threads()
         self.n_ctx = n_ctx
         self.last_stats: dict[str, float] = {}
 
     def _llama(self) -> Any:
-        return _load(self.path, self.n_ctx, self.n_threads)
+        return _load(self.path, self.n_ctx, self.n_threads or free_cores())
 
     def _run(
         self,
@@ -170,6 +204,8 @@ class LocalClient:
         llm = self._llama()
         grammar = _grammar(json_schema) if json_schema is not None else None
         with _decode_lock:
+            threads = self.n_threads or idle_cores()
+            _set_threads(llm, threads)
             started = time.perf_counter()
             try:
                 response = llm.create_chat_completion(
@@ -190,6 +226,7 @@ class LocalClient:
         completion_tokens = int(usage.get("completion_tokens", 0))
         self.last_stats = {
             "seconds": seconds,
+            "threads": threads,
             "tokens_per_second": completion_tokens / seconds if seconds else 0.0,
         }
         return Completion(
