@@ -73,14 +73,10 @@ FALLBACK_SCHEMAS = {
         "input_schema": {
             "type": "object",
             "properties": {
-                "operation": {"type": "string", "enum": ["pick", "merge", "filter", "template"]},
                 "data": {},
-                "sources": {"type": "array"},
-                "fields": {"type": "array", "items": _S},
-                "where": {"type": "object"},
-                "template": _S,
+                "sources": {"type": "array", "items": _S},
+                "operations": {"type": "array", "items": {"type": "object"}},
             },
-            "required": ["operation"],
         },
         "output_schema": {"type": "object", "properties": {"result": {}}},
     },
@@ -111,11 +107,11 @@ FALLBACK_SCHEMAS = {
         "input_schema": {
             "type": "object",
             "properties": {
-                "server": {"description": "URL or command list"},
+                "url": {"type": "string", "description": "streamable-HTTP endpoint"},
                 "tool": _S,
                 "arguments": {"type": "object"},
             },
-            "required": ["server", "tool"],
+            "required": ["tool"],
         },
         "output_schema": {
             "type": "object",
@@ -158,8 +154,7 @@ def llm(id: str, prompt: str, *deps: str) -> dict:
 
 
 def merge(id: str, *deps: str) -> dict:
-    sources = [f"${d}.json$" for d in deps]
-    return t(id, "transform_executor", {"operation": "merge", "sources": sources}, *deps)
+    return t(id, "transform_executor", {"sources": list(deps)}, *deps)
 
 
 def case(id: str, pattern: str, request: str, tasks: list[dict], **meta) -> dict:
@@ -179,30 +174,26 @@ CASES = [
         "parallel-users-orders",
         "parallel_merge",
         f"Fetch user data from {API}/users and order data from {API}/orders in parallel, "
-        "then merge the results.",
-        [
-            get("users", f"{API}/users"),
-            get("orders", f"{API}/orders"),
-            merge("merged", "users", "orders"),
-        ],
+        "and collect both results.",
+        [get("users", f"{API}/users"), get("orders", f"{API}/orders")],
     ),
     case(
         "parallel-three-feeds",
         "parallel_merge",
         "Get the JSON from https://feeds.example.org/a.json, https://feeds.example.org/b.json "
-        "and https://feeds.example.org/c.json at the same time and combine them into one result.",
+        "and https://feeds.example.org/c.json at the same time and return all three.",
         [
             get("feed_a", "https://feeds.example.org/a.json"),
             get("feed_b", "https://feeds.example.org/b.json"),
             get("feed_c", "https://feeds.example.org/c.json"),
-            merge("combined", "feed_a", "feed_b", "feed_c"),
         ],
     ),
     case(
         "parallel-weather",
         "parallel_merge",
         "Call https://weather.example.com/today?city=paris and "
-        "https://weather.example.com/today?city=berlin in parallel and merge both forecasts.",
+        "https://weather.example.com/today?city=berlin in parallel and merge both forecasts "
+        "into one object.",
         [
             get("paris", "https://weather.example.com/today?city=paris"),
             get("berlin", "https://weather.example.com/today?city=berlin"),
@@ -212,13 +203,17 @@ CASES = [
     case(
         "parallel-products-prices",
         "parallel_merge",
-        f"In parallel, GET {API}/products and {API}/prices, merge them, then ask the LLM "
+        f"In parallel, GET {API}/products and {API}/prices, then ask the LLM "
         "which products are the cheapest.",
         [
             get("products", f"{API}/products"),
             get("prices", f"{API}/prices"),
-            merge("catalog", "products", "prices"),
-            llm("cheapest", "Which products are the cheapest? $catalog.result$", "catalog"),
+            llm(
+                "cheapest",
+                "Which products are the cheapest? Products: $products.json$ Prices: $prices.json$",
+                "products",
+                "prices",
+            ),
         ],
     ),
     case(
@@ -230,7 +225,6 @@ CASES = [
         [
             get("status_com", "https://status.example.com/api/v2/status.json"),
             get("status_net", "https://status.example.net/api/v2/status.json"),
-            merge("statuses", "status_com", "status_net"),
         ],
     ),
     case(
@@ -317,10 +311,13 @@ CASES = [
             t(
                 "fields",
                 "transform_executor",
-                {"operation": "pick", "data": "$report.json$", "fields": ["title", "total"]},
+                {
+                    "data": "$report.json$",
+                    "operations": [{"op": "pick", "fields": {"title": "title", "total": "total"}}],
+                },
                 "report",
             ),
-            llm("summary", "Write a one-paragraph summary: $fields.result$", "fields"),
+            llm("summary", "Write a one-paragraph summary: $fields$", "fields"),
         ],
     ),
     case(
@@ -349,10 +346,13 @@ CASES = [
             t(
                 "active",
                 "transform_executor",
-                {"operation": "filter", "data": "$users.json$", "where": {"status": "active"}},
+                {
+                    "data": "$users.json$",
+                    "operations": [{"op": "filter", "where": {"status": "active"}}],
+                },
                 "users",
             ),
-            llm("count", "How many users are listed here? $active.result$", "active"),
+            llm("count", "How many users are listed here? $active$", "active"),
         ],
     ),
     case(
@@ -366,7 +366,10 @@ CASES = [
             t(
                 "formatted",
                 "transform_executor",
-                {"operation": "template", "template": "FR: {text}", "data": "$french.text$"},
+                {
+                    "data": {"text": "$french.text$"},
+                    "operations": [{"op": "template", "template": "FR: {text}"}],
+                },
                 "french",
             ),
         ],
@@ -503,7 +506,7 @@ CASES = [
         "fanout-api-endpoints",
         "fan_out",
         f"Call {API}/v1/health, {API}/v2/health and {API}/v3/health and merge the three "
-        "health checks.",
+        "health checks into one object.",
         [
             get("v1", f"{API}/v1/health"),
             get("v2", f"{API}/v2/health"),
@@ -541,7 +544,7 @@ CASES = [
                 "search",
                 "mcp_tool_executor",
                 {
-                    "server": "https://mcp.example.com/mcp",
+                    "url": "https://mcp.example.com/mcp",
                     "tool": "search",
                     "arguments": {"query": "apflow"},
                 },
@@ -564,7 +567,7 @@ CASES = [
             t(
                 "tickets",
                 "mcp_tool_executor",
-                {"server": "https://mcp.example.com/mcp", "tool": "list_tickets"},
+                {"url": "https://mcp.example.com/mcp", "tool": "list_tickets"},
             ),
             llm("urgent", "Pick the three most urgent tickets: $tickets.content$", "tickets"),
         ],

@@ -130,3 +130,27 @@ def test_reference_selftest_numbers_hold_for_full_dev_sets(reference_scorer):
         dataset = load_dataset(suite)
         gold = {c["id"]: c["gold"]["tasks"] for c in dataset}
         assert score_predictions(dataset, gold) == reference_scorer.score(dataset, gold)
+
+
+def test_builtin_suite_is_consistent_with_the_live_registry():
+    from jsonschema import Draft202012Validator
+
+    import apflow
+
+    live = {e["id"] for e in apflow.list_executors()}
+    cases = load_dataset("builtin")
+    assert len(cases) >= 30
+    patterns = {c["meta"]["pattern"] for c in cases}
+    assert {"parallel_merge", "scrape_analyse", "sequential", "fallback", "fan_out"} <= patterns
+    assert {"single", "vague"} <= patterns
+    for case in cases:
+        tools = {t["name"]: t for t in case["tools"]}
+        assert set(tools) <= live, case["id"]
+        for task in case["gold"]["tasks"]:
+            assert task["tool"] in tools and task["tool"] != "aggregate_results_executor"
+            schema = dict(tools[task["tool"]]["input_schema"])
+            whole_refs = {k for k, v in task["inputs"].items() if str(v).startswith("$")}
+            inputs = {k: v for k, v in task["inputs"].items() if k not in whole_refs}
+            schema["required"] = [r for r in schema.get("required", []) if r not in whole_refs]
+            errors = list(Draft202012Validator(schema).iter_errors(inputs))
+            assert not errors, (case["id"], task["id"], errors[0].message)

@@ -29,7 +29,7 @@ def _entries() -> list[tuple[str, object]]:
         tasks = copy.deepcopy(gold[case["id"]])
         cid = case["id"]
         if cid == "builtin-parallel-repo-issues":
-            tasks[2]["inputs"]["sources"] = ["$repo.no_such_field$", "$issues.json$"]
+            tasks[2]["inputs"] = {"data": "$repo.no_such_field$"}
             entries.append((case["request"], tree_from(tasks)))
         elif cid == "builtin-scrape-analyse-blog":
             entries.append((case["request"], tree_from(tasks, root=False)))
@@ -68,10 +68,10 @@ def test_scripted_run_measures_every_metric(tmp_path, script):
     agg, cases = report["aggregate"], {c["id"]: c for c in report["cases"]}
     assert report["meta"]["cases_run"] == 10 and report["meta"]["mode"] == "single-shot"
     assert len(report["meta"]["dataset_sha256"]) == 64 and report["meta"]["git_commit"]
-    # gold nodes: 5 cases x {rest, transform} + {rest, transform, llm} + 4 x {scrape, llm} = 21;
-    # missed: the failed case (2) and the scrape of the llm-only case (1): 18/21 recall.
-    assert agg["micro"]["node"]["tp_fp_fn"] == [18, 0, 3]
-    assert agg["node_f1"] == round(2 * 18 / 21 / (1 + 18 / 21), 4)
+    # gold nodes: 3 x {rest} + 2 x {rest, transform} + {rest, llm} + 4 x {scrape, llm} = 17;
+    # missed: the failed case (2) and the scrape of the llm-only case (1): 14/17 recall.
+    assert agg["micro"]["node"]["tp_fp_fn"] == [14, 0, 3]
+    assert agg["node_f1"] == round(2 * 14 / 17 / (1 + 14 / 17), 4)
     assert agg["generation_errors"] == 1
     assert agg["valid_tree_rate"] == 0.9
     assert agg["executable_rate"] == 0.8
