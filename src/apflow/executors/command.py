@@ -70,7 +70,13 @@ class CommandExecutor(BaseTask):
                 "description": "extra environment variables (PATH/HOME/LANG are inherited)",
             },
             "stdin": {"type": "string", "description": "text written to the program's stdin"},
-            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 60},
+            "timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 3600,
+                "default": 60,
+                "description": "seconds before the program is killed",
+            },
             "max_output_bytes": {
                 "type": "integer",
                 "minimum": 1,

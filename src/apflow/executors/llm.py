@@ -44,8 +44,20 @@ class LlmExecutor(BaseTask):
                 "type": "string",
                 "description": "model string, e.g. openai/gpt-4o-mini; default APFLOW_MODEL",
             },
-            "temperature": {"type": "number", "minimum": 0, "maximum": 2, "default": 0},
-            "max_tokens": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 1024},
+            "temperature": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 2,
+                "default": 0,
+                "description": "sampling temperature; 0 is most repeatable",
+            },
+            "max_tokens": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65536,
+                "default": 1024,
+                "description": "longest answer, in tokens",
+            },
             "json_output": {
                 "type": "boolean",
                 "default": False,
@@ -55,7 +67,13 @@ class LlmExecutor(BaseTask):
                 "type": "object",
                 "description": "JSON Schema the answer must match (implies json_output)",
             },
-            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 120},
+            "timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 3600,
+                "default": 120,
+                "description": "seconds to wait for the answer",
+            },
         },
     }
     output_schema = {

@@ -52,7 +52,13 @@ class McpToolExecutor(BaseTask):
             "args": {"type": "array", "items": {"type": "string"}, "description": "its args"},
             "env": {**_STRING_MAP, "description": "extra environment for the stdio server"},
             "cwd": {"type": "string", "description": "working directory of the stdio server"},
-            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 60},
+            "timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 3600,
+                "default": 60,
+                "description": "seconds for connecting and the call together",
+            },
         },
     }
     output_schema = {

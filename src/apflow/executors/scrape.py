@@ -43,14 +43,25 @@ class ScrapeExecutor(BaseTask):
                 "description": "optional CSS selector for the content to extract, e.g. '#content'",
             },
             "include_links": {"type": "boolean", "default": True, "description": "return links"},
-            "max_links": {"type": "integer", "minimum": 0, "default": 200},
+            "max_links": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 200,
+                "description": "return at most this many links",
+            },
             "max_chars": {
                 "type": "integer",
                 "minimum": 1,
                 "default": 20000,
                 "description": "cut the main text to this many characters",
             },
-            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "default": 20},
+            "timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 300,
+                "default": 20,
+                "description": "seconds for the download, redirects included",
+            },
             "max_bytes": {
                 "type": "integer",
                 "minimum": 1,
