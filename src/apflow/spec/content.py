@@ -55,21 +55,25 @@ class ContentChecker:
         self.registry = registry
         self.policy = policy
         self.limits = limits
-        self._schemas: dict[str, dict[str, Any] | None] = {}
+        self._validators: dict[str, Draft202012Validator | None] = {}
 
-    def schema(self, executor_id: str) -> dict[str, Any] | None:
-        if executor_id not in self._schemas:
+    def validator(self, executor_id: str) -> Draft202012Validator | None:
+        """The input-schema validator of a registered executor; None when it is unknown."""
+        if executor_id not in self._validators:
             try:
-                self._schemas[executor_id] = self.registry.get(executor_id).get_input_schema()
+                schema = self.registry.get(executor_id).get_input_schema()
             except ExecutorNotFound:
-                self._schemas[executor_id] = None
-        return self._schemas[executor_id]
+                self._validators[executor_id] = None
+            else:
+                key = json.dumps(schema, sort_keys=True, default=str)
+                self._validators[executor_id] = _validator(key)
+        return self._validators[executor_id]
 
     def check(self, spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
         issues: list[Issue] = []
         for i, task in enumerate(spec.tasks):
             issues += self._size_and_priority(i, task)
-            issues += self._executor(i, task)
+            issues += self._executor(i, task, graph)
             issues += reference_issues(i, task, graph)
         return issues
 
@@ -100,10 +104,10 @@ class ContentChecker:
             )
         return issues
 
-    def _executor(self, i: int, task: TaskSpec) -> list[Issue]:
+    def _executor(self, i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
         where = path_of("tasks", i, "schemas", "method")
-        schema = self.schema(task.executor)
-        if schema is None:
+        validator = self.validator(task.executor)
+        if validator is None:
             close = closest_ids(task.executor, self.registry, 3)
             snapped = snap_executor(task.executor, self.registry.ids())
             hint = (
@@ -135,11 +139,12 @@ class ContentChecker:
                     hint="do the step with another executor, or leave it out of the tree",
                 )
             )
-        return issues + self._inputs(i, task, schema)
+        return issues + self._inputs(i, task, validator, graph)
 
-    def _inputs(self, i: int, task: TaskSpec, schema: dict[str, Any]) -> list[Issue]:
-        validator = _validator(json.dumps(schema, sort_keys=True, default=str))
-        ref_paths = [path for path, _raw, _ref in references.find_references(task.inputs)]
+    def _inputs(
+        self, i: int, task: TaskSpec, validator: Draft202012Validator, graph: SpecGraph
+    ) -> list[Issue]:
+        ref_paths = [path for path, _raw, _ref in graph.refs(i)]
         injected = set(task.dependency_ids())
         issues = []
         seen: set[str] = set()
@@ -217,7 +222,7 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
     """bad_reference / undeclared_reference issues of one task (no registry needed)."""
     issues = []
     declared = set(task.dependency_ids())
-    for path, raw, ref in references.find_references(task.inputs):
+    for path, raw, ref in graph.refs(i):
         where = path_of("tasks", i, "inputs", *path)
         if isinstance(ref, references.ReferenceError_):
             issues.append(

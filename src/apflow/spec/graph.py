@@ -7,6 +7,7 @@ chain does not hit the recursion limit.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from apflow.core import references
 from apflow.spec.models import TaskSpec, TaskTreeSpec
@@ -17,6 +18,7 @@ class SpecGraph:
 
     def __init__(self, spec: TaskTreeSpec) -> None:
         self.tasks = spec.tasks
+        self._refs: dict[int, list[tuple[tuple, str, Any]]] = {}
         self.index: dict[str, int] = {}
         for i, task in enumerate(self.tasks):
             self.index.setdefault(task.id, i)
@@ -28,6 +30,12 @@ class SpecGraph:
                 if dep.id in self.index and dep.id != tid and dep.id not in seen:
                     seen.add(dep.id)
                     self.deps[tid].append(dep.id)
+
+    def refs(self, i: int) -> list[tuple[tuple, str, Any]]:
+        """``find_references`` of task i's inputs, computed once."""
+        if i not in self._refs:
+            self._refs[i] = list(references.find_references(self.tasks[i].inputs))
+        return self._refs[i]
 
     def task(self, task_id: str) -> TaskSpec | None:
         i = self.index.get(task_id)
@@ -154,14 +162,15 @@ def _strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
     return components
 
 
-def referenced_ids(spec: TaskTreeSpec) -> set[str]:
+def referenced_ids(spec: TaskTreeSpec, graph: SpecGraph | None = None) -> set[str]:
     """Every id named by a dependency, a parent_id or a ``${id.result}`` reference."""
     out: set[str] = set()
-    for task in spec.tasks:
+    for i, task in enumerate(spec.tasks):
         out.update(task.dependency_ids())
         if task.parent_id:
             out.add(task.parent_id)
-        for _path, _raw, ref in references.find_references(task.inputs):
+        found = graph.refs(i) if graph else references.find_references(task.inputs)
+        for _path, _raw, ref in found:
             if isinstance(ref, references.Reference):
                 out.add(ref.task_id)
     return out

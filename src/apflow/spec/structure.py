@@ -43,7 +43,9 @@ def check_structure(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
 
 def _duplicates(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     issues = []
-    used = referenced_ids(spec)
+    if len(graph.index) == len(spec.tasks):
+        return issues
+    used = referenced_ids(spec, graph)
     taken = set(graph.index)
     for i, task in enumerate(spec.tasks):
         first = graph.index[task.id]

@@ -1,0 +1,123 @@
+"""Property tests: random valid DAG trees pass; single mutations are caught; repair is safe."""
+
+from __future__ import annotations
+
+import copy
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apflow.core.registry import ExecutorRegistry
+from apflow.executors.aggregate import AggregateResultsExecutor
+from apflow.spec import repair_tree, validate_tree
+
+from .conftest import FetchExecutor, LlmExecutor
+
+REGISTRY = ExecutorRegistry()
+for _cls in (AggregateResultsExecutor, FetchExecutor, LlmExecutor):
+    REGISTRY.register(_cls)
+EXECUTORS = ["fetch_executor", "llm_executor"]
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def valid_trees(draw, min_tasks: int = 1, max_tasks: int = 12):
+    """A root aggregator over a random DAG: dependencies and parents point to earlier tasks."""
+    n = draw(st.integers(min_tasks, max_tasks))
+    ids = draw(
+        st.lists(
+            st.text("abcdefg_-0123", max_size=5).map(lambda s: "t" + s),
+            min_size=n,
+            max_size=n,
+            unique=True,
+        )
+    )
+    tasks = []
+    for i, tid in enumerate(ids):
+        earlier = ids[:i]
+        deps = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
+        parent = draw(st.sampled_from(["root", *earlier]))
+        entry = {
+            "id": tid,
+            "parent_id": parent,
+            "schemas": {"method": draw(st.sampled_from(EXECUTORS))},
+            "dependencies": [{"id": d, "required": draw(st.booleans())} for d in deps],
+            "priority": draw(st.integers(0, 3)),
+        }
+        if deps and draw(st.booleans()):
+            entry["inputs"] = {"prompt": f"use ${{{deps[0]}.result.text}}"}
+        tasks.append(entry)
+    top = [t["id"] for t in tasks if t["parent_id"] == "root"]
+    root = {
+        "id": "root",
+        "schemas": {"method": "aggregate_results_executor"},
+        "dependencies": [{"id": t, "required": draw(st.booleans())} for t in top],
+    }
+    return [root, *tasks]
+
+
+@FAST
+@given(valid_trees())
+def test_random_valid_trees_always_pass(tree):
+    report = validate_tree(tree, REGISTRY)
+    assert report.valid, report.to_text()
+
+
+@FAST
+@given(valid_trees(min_tasks=1), st.data())
+def test_dropping_a_dependency_target_is_missing_dependency(tree, data):
+    with_deps = [t for t in tree if t.get("dependencies")]
+    dependent = data.draw(st.sampled_from(with_deps))
+    target = data.draw(st.sampled_from([d["id"] for d in dependent["dependencies"]]))
+    mutated = [t for t in tree if t["id"] != target]
+    report = validate_tree(mutated, REGISTRY)
+    missing = report.by_code("missing_dependency")
+    assert dependent["id"] in {i.task_id for i in missing}, report.to_text()
+
+
+@FAST
+@given(valid_trees(min_tasks=1), st.data())
+def test_a_back_edge_is_a_dependency_cycle_naming_both_ends(tree, data):
+    edges = [(t["id"], d["id"]) for t in tree for d in t.get("dependencies", [])]
+    source, target = data.draw(st.sampled_from(edges))
+    mutated = copy.deepcopy(tree)
+    back = next(t for t in mutated if t["id"] == target)
+    back.setdefault("dependencies", []).append({"id": source})
+    report = validate_tree(mutated, REGISTRY)
+    cycles = report.by_code("dependency_cycle")
+    assert len(cycles) == 1, report.to_text()
+    assert f'"{source}"' in cycles[0].message and f'"{target}"' in cycles[0].message
+
+
+@FAST
+@given(valid_trees(min_tasks=2), st.data())
+def test_a_duplicated_id_is_caught(tree, data):
+    victim, other = data.draw(st.permutations(tree[1:]))[:2]
+    mutated = copy.deepcopy(tree)
+    clone = next(t for t in mutated if t["id"] == other["id"])
+    old = clone["id"]
+    clone["id"] = victim["id"]
+    report = validate_tree(mutated, REGISTRY)
+    assert "duplicate_id" in report.codes(), (old, report.to_text())
+
+
+@FAST
+@given(valid_trees())
+def test_repair_leaves_a_valid_tree_valid_and_unchanged(tree):
+    spec, fixes = repair_tree(tree, registry=REGISTRY)
+    assert fixes == []
+    assert validate_tree(spec, REGISTRY).valid
+    assert spec == validate_tree(tree, REGISTRY).spec
+
+
+@FAST
+@given(valid_trees(min_tasks=2), st.data())
+def test_repair_fixes_a_forest_and_orphans(tree, data):
+    mutated = copy.deepcopy(tree[1:])  # drop the root: a forest with missing parents
+    victim = data.draw(st.sampled_from(mutated))
+    victim["parent_id"] = "ghost"
+    report = validate_tree(mutated, REGISTRY)
+    assert not report.valid and all(i.fixable for i in report.issues), report.to_text()
+    spec, _fixes = repair_tree(mutated, registry=REGISTRY)
+    after = validate_tree(spec, REGISTRY)
+    assert after.valid, after.to_text()
