@@ -80,6 +80,9 @@ def missing_key(model: str, api_base: str | None) -> str | None:
     provider = model.split("/", 1)[0]
     if provider in KEYLESS_PROVIDERS or api_base:
         return None  # local servers (llama_cpp.server, Ollama, vLLM) take no key
+    if provider in PROVIDER_KEYS:  # common case: answer without importing litellm (slow)
+        key = PROVIDER_KEYS[provider]
+        return None if os.environ.get(key) else key
     try:
         report = _litellm().validate_environment(model)
         missing = [k for k in report.get("missing_keys", []) if not k.endswith("_API_BASE")]

@@ -1,0 +1,131 @@
+"""Catalogue selection (BM25 over 200 synthetic executors) and compact rendering."""
+
+from __future__ import annotations
+
+import json
+
+from apflow.core.executor import BaseTask
+from apflow.core.registry import ExecutorRegistry
+from apflow.executors.aggregate import AggregateResultsExecutor
+from apflow.generator import catalogue, generate_tree
+from apflow.generator.llm import ScriptedClient
+
+TOPICS = [
+    ("invoice", "Create an invoice PDF for a customer order", ["customer_id", "amount"]),
+    ("weather", "Get the weather forecast for a city", ["city", "days"]),
+    ("translate", "Translate text into another language", ["text", "target_language"]),
+    ("email", "Send an email message to a recipient", ["to", "subject", "body"]),
+    ("resize", "Resize an image to given dimensions", ["image_url", "width", "height"]),
+]
+FILLER_WORDS = ["ledger", "queue", "ticket", "sensor", "badge", "vault", "shelf", "orbit"]
+
+
+def synthetic_registry(count: int = 200) -> ExecutorRegistry:
+    registry = ExecutorRegistry()
+    registry.register(AggregateResultsExecutor)
+    made = 0
+    for name, description, fields in TOPICS:
+        registry.register(_executor(f"{name}_executor", description, fields))
+        made += 1
+    i = 0
+    while made < count:
+        a, b = FILLER_WORDS[i % 8], FILLER_WORDS[(i // 8) % 8]
+        registry.register(
+            _executor(f"{a}_{b}_{i}", f"Manage the {a} records of the {b} system", [f"{a}_id"])
+        )
+        made += 1
+        i += 1
+    return registry
+
+
+def _executor(executor_id: str, description: str, fields: list[str]) -> type[BaseTask]:
+    schema = {
+        "type": "object",
+        "required": fields[:1],
+        "properties": {f: {"type": "string", "description": f"the {f}"} for f in fields},
+    }
+    return type(
+        executor_id,
+        (BaseTask,),
+        {"id": executor_id, "description": description, "input_schema": schema},
+    )
+
+
+def test_relevant_executors_are_picked_out_of_200():
+    registry = synthetic_registry()
+    entries = catalogue.offered(registry)
+    assert len(entries) == 201
+    requirement = "Get the weather forecast for Paris, translate it to French and email it to me"
+    chosen = [e["id"] for e in catalogue.select(entries, requirement, limit=5)]
+    assert len(chosen) == 5
+    assert chosen[0] == "aggregate_results_executor"
+    assert set(chosen[1:4]) == {"weather_executor", "translate_executor", "email_executor"}
+    assert "invoice_executor" not in chosen and "resize_executor" not in chosen
+
+
+def test_selection_is_deterministic_and_keeps_the_aggregator():
+    registry = synthetic_registry()
+    entries = catalogue.offered(registry)
+    first = catalogue.select(entries, "unrelated words xyz", limit=10)
+    second = catalogue.select(list(reversed(entries)), "unrelated words xyz", limit=10)
+    assert [e["id"] for e in first] == [e["id"] for e in second]
+    assert first[0]["id"] == "aggregate_results_executor"
+    assert len(first) == 10
+
+
+def test_small_registries_are_shown_whole():
+    entries = catalogue.offered(synthetic_registry(count=8))
+    assert len(entries) == 9
+    assert len(catalogue.select(entries, "weather", limit=20)) == 9
+
+
+async def test_generation_offers_only_the_selected_executors():
+    registry = synthetic_registry()
+    tree = {
+        "tasks": [
+            {
+                "id": "root",
+                "schemas": {"method": "aggregate_results_executor"},
+                "dependencies": ["w"],
+            },
+            {
+                "id": "w",
+                "parent_id": "root",
+                "schemas": {"method": "weather_executor"},
+                "inputs": {"city": "Paris"},
+            },
+        ]
+    }
+    client = ScriptedClient([json.dumps(tree)])
+    await generate_tree(
+        "weather forecast for Paris", client=client, registry=registry, catalogue_limit=4
+    )
+    system = client.history[0]["messages"][0]["content"].split("Rules:")[0]
+    listed = [line[2:].split(":")[0] for line in system.splitlines() if line.startswith("- ")]
+    assert len(listed) == 4 and "weather_executor" in listed
+    schema = client.history[0]["json_schema"]
+    method = schema["properties"]["tasks"]["items"]["properties"]["schemas"]["properties"]
+    assert sorted(method["method"]["enum"]) == sorted(listed)
+
+
+def test_compact_inputs_mark_required_and_show_enums():
+    schema = {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "description": "Page URL. Must be http(s)."},
+            "method": {"type": "string", "enum": ["GET", "POST"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    assert catalogue.compact_inputs(schema) == (
+        "url* string (Page URL); method GET|POST; tags list[string]"
+    )
+    assert catalogue.compact_inputs(None) == "none"
+
+
+def test_render_is_two_lines_per_executor():
+    entries = catalogue.offered(synthetic_registry(count=5))
+    text = catalogue.render(entries)
+    assert len(entries) == 6 and len(text.splitlines()) == 2 * 6
+    assert "- weather_executor: Get the weather forecast for a city" in text
