@@ -90,8 +90,9 @@ async def test_missing_program_and_bad_cwd(monkeypatch, enabled):
     monkeypatch.setenv("APFLOW_COMMAND_ALLOWLIST", "no-such-program-apflow")
     out = await run(argv=["no-such-program-apflow"])
     assert out["error_type"] == "not_found"
-    out = await run(argv=["no-such-program-apflow"], cwd="/does/not/exist")
-    assert out["error_type"] == "validation_error"
+    monkeypatch.setenv("APFLOW_COMMAND_ALLOWLIST", "echo")
+    out = await run(argv=["echo"], cwd="/does/not/exist")
+    assert out["error_type"] == "validation_error" and "cwd" in out["error"]
 
 
 @pytest.mark.parametrize(
@@ -107,3 +108,27 @@ async def test_missing_program_and_bad_cwd(monkeypatch, enabled):
 async def test_invalid_inputs(inputs, where, enabled):
     out = await run(**inputs)
     assert out["error_type"] == "validation_error" and where in out["error"]
+
+
+async def test_env_cannot_change_which_code_runs(enabled, tmp_path):
+    for key in ("PATH", "LD_PRELOAD", "PYTHONPATH", "NODE_OPTIONS"):
+        out = await run(argv=["echo", "x"], env={key: str(tmp_path)})
+        assert out["error_type"] == "disallowed" and key in out["error"]
+
+
+async def test_program_is_resolved_on_apflows_path_and_keeps_its_argv0(enabled, tmp_path):
+    fake = tmp_path / "echo"
+    fake.write_text("#!/bin/sh\necho hijacked\n")
+    fake.chmod(0o755)
+    out = await run(argv=["echo", "real"], cwd=str(tmp_path))
+    assert out["result"]["stdout"] == "real\n"
+    code = "import sys; print(sys.argv[0])"
+    out = await run(argv=[PY, "-c", code])
+    assert out["result"]["stdout"].strip() == "-c"
+
+
+async def test_relative_paths_are_refused_even_when_listed(monkeypatch):
+    monkeypatch.setenv("APFLOW_ALLOW_COMMANDS", "1")
+    monkeypatch.setenv("APFLOW_COMMAND_ALLOWLIST", "./run.sh")
+    out = await run(argv=["./run.sh"])
+    assert out["error_type"] == "disallowed" and "relative path" in out["error"]

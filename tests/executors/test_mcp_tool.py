@@ -72,6 +72,11 @@ async def test_stdio_command_must_be_allow_listed(monkeypatch):
     assert out["error_type"] == "disallowed" and "APFLOW_MCP_ALLOWLIST" in out["error"]
 
 
+async def test_stdio_env_cannot_change_which_code_runs(stdio):
+    out = await run(tool="add", env={"LD_PRELOAD": "/tmp/x.so"}, **stdio)
+    assert out["error_type"] == "disallowed" and "LD_PRELOAD" in out["error"]
+
+
 async def test_server_that_cannot_start_fails(stdio, tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("import sys; sys.stderr.write('cannot start: missing config'); sys.exit(1)")

@@ -110,3 +110,8 @@ def test_base_href_and_missing_main_fall_back_to_body():
     page = extract(html, "https://site.example/")
     assert page["text"] == "Only A"
     assert page["links"] == [{"url": "https://cdn.example/docs/a", "text": "A"}]
+
+
+def test_a_page_wrapped_in_one_form_keeps_its_text():
+    html = "<html><body><form action='/x'><h1>Title</h1><p>Body text</p></form></body></html>"
+    assert extract(html, "https://site.example/")["text"] == "Title\nBody text"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import signal
 from typing import Any
 
@@ -22,6 +24,11 @@ ALLOW_ENV = "APFLOW_ALLOW_COMMANDS"
 ALLOWLIST_ENV = "APFLOW_COMMAND_ALLOWLIST"
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "TZ")
 DEFAULT_MAX_OUTPUT = 1024 * 1024
+#: Variables that change which code a program loads; a tree may not set them.
+_UNSAFE_ENV = re.compile(
+    r"PATH|LD_.*|DYLD_.*|PYTHON(PATH|HOME|STARTUP)|NODE_OPTIONS|BASH_ENV|ENV|PERL5OPT|RUBYOPT",
+    re.I,
+)
 
 
 def commands_enabled() -> bool:
@@ -30,6 +37,18 @@ def commands_enabled() -> bool:
 
 def allowlist() -> set[str]:
     return {p.strip() for p in os.environ.get(ALLOWLIST_ENV, "").split(",") if p.strip()}
+
+
+def unsafe_env_keys(env: dict[str, str] | None) -> list[str]:
+    """Keys of ``env`` that could make an allowed program run other code (PATH, LD_PRELOAD...)."""
+    return sorted(k for k in env or {} if _UNSAFE_ENV.fullmatch(k))
+
+
+def resolve_program(name: str) -> str | None:
+    """Absolute path of ``name`` found on apflow's own PATH (never the task's ``env``)."""
+    if os.sep in name or (os.altsep and os.altsep in name):
+        return name if os.path.isabs(name) and os.access(name, os.X_OK) else None
+    return shutil.which(name)
 
 
 def refusal(executable: str) -> str | None:
@@ -42,6 +61,8 @@ def refusal(executable: str) -> str | None:
     if executable not in allowed:
         shown = ", ".join(sorted(allowed)) or "nothing"
         return f"{executable!r} is not in {ALLOWLIST_ENV} (allowed: {shown})"
+    if os.sep in executable and not os.path.isabs(executable):
+        return f"{executable!r} is a relative path; allow-list program names or absolute paths"
     return None
 
 
@@ -108,6 +129,12 @@ class CommandExecutor(BaseTask):
         reason = refusal(argv[0])
         if reason:
             return failed(reason, "disallowed")
+        unsafe = unsafe_env_keys(inputs.get("env"))
+        if unsafe:
+            return failed(f"env may not set {', '.join(unsafe)}", "disallowed")
+        program = resolve_program(argv[0])
+        if program is None:
+            return failed(f"program {argv[0]!r} not found on PATH", "not_found")
         cwd = inputs.get("cwd")
         if cwd is not None and not os.path.isdir(cwd):
             return failed(f"cwd {cwd!r} is not a directory", "validation_error")
@@ -119,6 +146,7 @@ class CommandExecutor(BaseTask):
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
+                executable=program,
                 cwd=cwd,
                 env=env,
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,

@@ -16,6 +16,7 @@ from typing import Any
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import executor_register
 from apflow.executors._net import NetError, check_url, guarded_client, redact_url
+from apflow.executors.command import resolve_program, unsafe_env_keys
 
 ALLOWLIST_ENV = "APFLOW_MCP_ALLOWLIST"
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -125,12 +126,18 @@ async def _transport(inputs: dict[str, Any], timeout: float, errlog: Any) -> Any
         reason = stdio_refusal(inputs["command"])
         if reason:
             return failed(reason, "disallowed")
+        unsafe = unsafe_env_keys(inputs.get("env"))
+        if unsafe:
+            return failed(f"env may not set {', '.join(unsafe)}", "disallowed")
+        program = resolve_program(inputs["command"])
+        if program is None:
+            return failed(f"MCP server program {inputs['command']!r} not found", "not_found")
         from mcp.client.stdio import stdio_client
 
         from mcp import StdioServerParameters
 
         params = StdioServerParameters(
-            command=inputs["command"],
+            command=program,
             args=inputs.get("args") or [],
             env=inputs.get("env"),
             cwd=inputs.get("cwd"),

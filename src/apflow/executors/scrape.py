@@ -4,7 +4,7 @@ Parsing uses selectolax's lexbor backend: a maintained, standards-compliant HTML
 C with CSS selectors, already an apflow dependency, and fast enough to parse a capped page in
 milliseconds without a thread. trafilatura extracts articles a little better but pulls in lxml
 and a dozen other packages; beautifulsoup4 is pure Python and several times slower. Boilerplate
-removal here is structural: script/style/nav/header/footer/aside/form elements are dropped and
+removal here is structural: script/style/nav/header/footer/aside elements are dropped and
 the text comes from ``<main>``/``<article>`` when the page has one.
 """
 
@@ -18,7 +18,8 @@ from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import executor_register
 from apflow.executors._net import NetError, fetch, retry_after_seconds
 
-_DROP = "script,style,noscript,template,svg,iframe,nav,header,footer,aside,form,[hidden]"
+# Not <form>: ASP.NET and similar pages wrap their whole body in one.
+_DROP = "script,style,noscript,template,svg,iframe,nav,header,footer,aside,[hidden]"
 _BLOCKS = "p,h1,h2,h3,h4,h5,h6,li,dt,dd,div,br,tr,pre,blockquote,section,article,figcaption"
 _MAIN = ("main", "article", "[role=main]")
 _BREAK = "\u2029"  # marks block ends, so newlines inside the HTML source stay spaces
