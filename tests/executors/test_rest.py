@@ -174,3 +174,37 @@ async def test_runs_inside_the_engine_and_feeds_the_aggregator(httpserver):
     assert top.result[fetch.id]["json"] == {"n": 3}
     assert json.dumps(top.result)  # stored results stay JSON
     await session.close()
+
+
+async def test_engine_retries_a_503_then_succeeds(httpserver):
+    httpserver.expect_ordered_request("/flaky").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/flaky").respond_with_json({"ok": True})
+    session = create_session()
+    manager = TaskManager(session)
+    repo = manager.task_repository
+    task = await repo.create_task(
+        name="flaky",
+        schemas={"method": "rest_executor"},
+        inputs={"url": httpserver.url_for("/flaky")},
+        params={"retries": 2, "retry_backoff": 0},
+    )
+    await manager.run_tree(task.id)
+    stored = await repo.get_task_by_id(task.id)
+    assert (stored.status, stored.result["json"], stored.attempts) == ("completed", {"ok": True}, 2)
+    await session.close()
+
+
+async def test_engine_does_not_retry_a_404(httpserver):
+    httpserver.expect_request("/missing").respond_with_data("no", status=404)
+    session = create_session()
+    manager = TaskManager(session)
+    task = await manager.task_repository.create_task(
+        name="missing",
+        schemas={"method": "rest_executor"},
+        inputs={"url": httpserver.url_for("/missing")},
+        params={"retries": 3, "retry_backoff": 0},
+    )
+    await manager.run_tree(task.id)
+    stored = await manager.task_repository.get_task_by_id(task.id)
+    assert (stored.status, stored.error_type, stored.attempts) == ("failed", "http_error", 1)
+    await session.close()
