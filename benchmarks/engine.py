@@ -1,8 +1,9 @@
 """Engine benchmark: how fast does apflow run wide, chain and layered trees?
 
-Prints ONE JSON line: engine, shape, n, sleep_ms, run_s, tasks_per_s, peak_rss_mb,
-all_completed. ``--engine asyncio`` runs the same shape with a bare asyncio
-topological runner (no database): the physical limit the real engine is compared to.
+Prints ONE JSON line: engine, shape, n, sleep_ms, max_concurrency, run_s, cpu_s (process
+CPU time during the run, all threads), tasks_per_s, peak_rss_mb, all_completed.
+``--engine asyncio`` runs the same shape with a bare asyncio topological runner (no
+database): the physical limit the real engine is compared to.
 
 Shapes (n tasks in total, task 0 is the root by ``parent_id``):
   wide    n independent tasks, all children of the root; ideal makespan = 1 x sleep
@@ -91,7 +92,7 @@ async def run_asyncio(deps: list[list[int]], sleep_s: float, max_concurrency: in
 
 async def run_apflow(
     deps: list[list[int]], sleep_s: float, max_concurrency: int, db_path: Path
-) -> tuple[float, bool]:
+) -> tuple[float, float, bool]:
     from sqlalchemy import func, select
 
     from apflow.core.database import create_session, dispose_engines
@@ -130,9 +131,10 @@ async def run_apflow(
     await manager.task_repository.create_tasks(rows)
     session.expunge_all()  # the run loads the tree itself, as a fresh process would
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await manager.run_tree(ids[0])
     run_s = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu
 
     completed = (
         await session.execute(
@@ -141,7 +143,7 @@ async def run_apflow(
     ).scalar_one()
     await session.close()
     await dispose_engines()
-    return run_s, completed == len(deps)
+    return run_s, cpu_s, completed == len(deps)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,13 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     deps = build_shape(args.shape, args.n)
     sleep_s = args.sleep_ms / 1000
     if args.engine == "asyncio":
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         ok = asyncio.run(run_asyncio(deps, sleep_s, args.max_concurrency))
-        run_s = time.perf_counter() - start
+        run_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     else:
         with tempfile.TemporaryDirectory() as tmp:
             db = args.db or Path(tmp) / "bench.db"
-            run_s, ok = asyncio.run(run_apflow(deps, sleep_s, args.max_concurrency, db))
+            run_s, cpu_s, ok = asyncio.run(run_apflow(deps, sleep_s, args.max_concurrency, db))
     print(
         json.dumps(
             {
@@ -173,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sleep_ms": args.sleep_ms,
                 "max_concurrency": args.max_concurrency,
                 "run_s": round(run_s, 3),
+                "cpu_s": round(cpu_s, 3),
                 "tasks_per_s": round(args.n / run_s, 1) if run_s > 0 else None,
                 "peak_rss_mb": peak_rss_mb(),
                 "all_completed": ok,
