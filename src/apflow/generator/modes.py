@@ -89,10 +89,12 @@ async def plan(run: Run, offer: Offer) -> list[dict[str, Any]] | None:
     with run.phase("plan"):
         for retry in range(2):
             completion = await run.ask(messages, schema=schema, max_tokens=PLAN_TOKENS)
-            run.record("plan", messages, completion.text, None)
             try:
-                return _clean_steps(steps_from(parse_json(completion.text))) or None
+                steps = _clean_steps(steps_from(parse_json(completion.text)))
+                run.record("plan", messages, completion.text, None, f"{len(steps)} steps")
+                return steps or None
             except JSONParseError as exc:
+                run.record("plan", messages, completion.text, None, f"unreadable: {exc.args[0]}")
                 if retry:
                     run.emit("plan", "failed", f"no usable plan: {exc.args[0]}")
                     return None

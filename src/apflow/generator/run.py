@@ -87,7 +87,14 @@ class Run:
         self.stats.completion_tokens += completion.usage.completion_tokens
         return completion
 
-    def record(self, phase: str, messages: list[Message], text: str, checked: Checked | None):
+    def record(
+        self,
+        phase: str,
+        messages: list[Message],
+        text: str,
+        checked: Checked | None,
+        detail: str = "",
+    ) -> Attempt:
         attempt = Attempt(
             number=len(self.attempts) + 1,
             phase=phase,
@@ -100,7 +107,8 @@ class Run:
             attempt.valid = checked.valid
         self.attempts.append(attempt)
         codes = [i["code"] for i in attempt.issues]
-        detail = "valid" if attempt.valid else ("issues: " + ", ".join(codes) if codes else "")
+        if checked is not None:
+            detail = "valid" if attempt.valid else "issues: " + ", ".join(codes)
         self.emit(phase, "attempt", detail, attempt=attempt.number, issues=codes)
         return attempt
 
