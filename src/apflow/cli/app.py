@@ -52,6 +52,7 @@ def _register_groups() -> None:
     import apflow.cli.demo  # noqa: F401
     import apflow.cli.eval  # noqa: F401
     import apflow.cli.executors  # noqa: F401
+    import apflow.cli.generate  # noqa: F401
     import apflow.cli.models  # noqa: F401
     import apflow.cli.run  # noqa: F401
     import apflow.cli.serve  # noqa: F401

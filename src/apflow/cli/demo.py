@@ -1,45 +1,98 @@
-"""``apflow demo``: build a small tree in SQLite and run it, printing statuses.
+"""``apflow demo``: the whole product in one command, offline.
 
-The generator-backed demo replaces this once the generator lands.
+It generates a tree for a sample requirement with the default model, shows it, runs it with
+executors that need no network, and prints the result. Without a model (none installed,
+no APFLOW_MODEL) it replays a recorded answer instead and says so, so it works anywhere.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
 from apflow.cli.app import app
-from apflow.cli.common import handle_errors, out, run_async, state
+from apflow.cli.common import console, handle_errors, out, run_async
+from apflow.cli.generate import generate_with_progress
+from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
+from apflow.cli.views import spec_tree
+from apflow.core.errors import ConfigError, GenerationError, LLMError
+
+REQUIREMENT = (
+    "Check this machine's CPU, memory and disk, then write a one-line summary of them, "
+    "and return both the facts and the summary."
+)
+OFFLINE_EXECUTORS = ["system_info_executor", "transform_executor", "aggregate_results_executor"]
+TRANSCRIPT = Path(__file__).with_name("demo_transcript.json")
+RECORDED = f"scripted:{TRANSCRIPT}"
 
 
-async def _demo(db: str | None) -> None:
-    from apflow.core import TaskManager, TaskTreeNode, create_session
+def _generate(model: str | None):
+    return run_async(
+        generate_with_progress(
+            REQUIREMENT,
+            mode="single_shot",
+            model=model,
+            executors=OFFLINE_EXECUTORS,
+            show_progress=True,
+        )
+    )
 
-    session = create_session(db)
-    manager = TaskManager(
-        session,
-        on_state_change=lambda task, old, new: out.print(f"  {task.name:<28} {old:>11} -> {new}"),
-    )
-    repo = manager.task_repository
-    root = await repo.create_task(
-        name="demo report", schemas={"method": "aggregate_results_executor"}
-    )
-    users = await repo.create_task(
-        name="aggregate_results_executor", parent_id=root.id, inputs={"users": ["ada", "linus"]}
-    )
-    orders = await repo.create_task(
-        name="aggregate_results_executor", parent_id=root.id, inputs={"orders": [1, 2, 3]}
-    )
-    await repo.update_task(root.id, dependencies=[users.id, orders.id])
-    node = TaskTreeNode(root)
-    node.add_child(TaskTreeNode(users))
-    node.add_child(TaskTreeNode(orders))
-    out.print("[bold]Running a 3-task tree[/]")
-    await manager.distribute_task_tree(node)
-    out.print(f"root {root.id}: {root.status}")
-    out.print(root.result_meta)
-    await session.close()
+
+def generate_or_replay(model: str | None):
+    """Generate with ``model`` (default: the installed one); replay the recording without one."""
+    if model is None:
+        try:
+            from apflow.generator.llm import get_client
+
+            get_client(None)
+        except (ConfigError, LLMError):
+            console.print(
+                "[yellow]no model installed: using the recorded answer[/] "
+                "(install the local model with `apflow models install` to generate live)",
+                highlight=False,
+            )
+            model = RECORDED
+    try:
+        return _generate(model)
+    except GenerationError as exc:
+        if model == RECORDED:
+            raise
+        console.print(
+            f"[yellow]the model did not produce a valid tree ({escape(str(exc.args[0]))}); "
+            "using the recorded answer[/]",
+            highlight=False,
+        )
+        return _generate(RECORDED)
 
 
 @app.command()
 @handle_errors
-def demo() -> None:
-    """Run a small demo tree (stored in the --db database)."""
-    run_async(_demo(state.db))
+def demo(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model to generate with (default: local)")
+    ] = None,
+) -> None:
+    """Generate a tree for a sample requirement, show it, run it offline, print the result."""
+    console.print(f"[bold]requirement:[/] {escape(REQUIREMENT)}", highlight=False)
+    result, progress = generate_or_replay(model)
+    console.print(f"[green]{progress.summary()}[/]", highlight=False)
+    out.print(spec_tree(result.tree))
+    for fix in result.fixes:
+        console.print(f"  [yellow]fixed:[/] {escape(fix)}", highlight=False)
+    outcome = RunState()
+    try:
+        run_async(run_tree(outcome, spec=result.tree, display=pick_display(False)))
+    except KeyboardInterrupt:
+        interrupted(outcome)
+        raise typer.Exit(130) from None
+    code = report(outcome, as_json=False)
+    if outcome.root_id:
+        console.print(
+            f"[dim]stored as tree {outcome.root_id}: `apflow show {outcome.root_id}`, "
+            "`apflow tasks list`[/]",
+            highlight=False,
+        )
+    raise typer.Exit(code)

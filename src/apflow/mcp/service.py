@@ -103,9 +103,9 @@ class TreeService:
 
     async def run(self, tasks: Any, *, wait: bool = True) -> RunOut:
         """Validate, store and run a tree; with ``wait=False`` return once it is stored."""
+        spec = self.valid_spec(tasks)
         from apflow.spec import create_tree
 
-        spec = self.valid_spec(tasks)
         session = create_session(self.db)
         manager = TaskManager(session, registry=self.registry)
         try:

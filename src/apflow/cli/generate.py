@@ -1,0 +1,139 @@
+"""``apflow generate "REQUIREMENT"``: plain English in, a validated task tree out (and run)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from apflow.cli.app import app
+from apflow.cli.common import console, handle_errors, out, print_json, run_async
+from apflow.cli.progress import CountingClient, GenerationProgress
+from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
+from apflow.cli.views import spec_tree
+from apflow.core.errors import GenerationError
+
+TREES_DIR = Path(".apflow") / "trees"
+
+
+class Mode(StrEnum):
+    single_shot = "single-shot"
+    multi_phase = "multi-phase"
+
+
+def default_path(requirement: str) -> Path:
+    """``.apflow/trees/<first words>-<UTC time>.json``: never overwrites a user's file."""
+    slug = "-".join(re.findall(r"[a-z0-9]+", requirement.lower())[:5])[:40] or "tree"
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return TREES_DIR / f"{slug}-{stamp}.json"
+
+
+def write_tree(tasks: list[dict[str, Any]], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def explain_failure(exc: GenerationError) -> None:
+    """A generation that never validated: its remaining issues, one per line."""
+    for issue in list(exc.issues)[:10]:
+        line = issue.line() if hasattr(issue, "line") else str(issue)
+        console.print(f"  [red]-[/] {escape(line)}", highlight=False)
+
+
+async def generate_with_progress(
+    requirement: str,
+    *,
+    mode: str,
+    model: str | None,
+    executors: list[str] | None,
+    show_progress: bool,
+) -> tuple[Any, GenerationProgress]:
+    """Run the generator with the live progress line; returns the result and the counters."""
+    from apflow.generator import generate_tree
+    from apflow.generator.llm import get_client
+
+    client = CountingClient(get_client(model))
+    progress = GenerationProgress(console, client, enabled=show_progress)
+    with progress:
+        result = await generate_tree(
+            requirement,
+            mode=mode,
+            client=client,
+            executors=executors,
+            on_event=progress.on_event,
+        )
+    return result, progress
+
+
+@app.command()
+@handle_errors
+def generate(
+    requirement: Annotated[str, typer.Argument(help="The workflow, in plain English")],
+    mode: Annotated[Mode, typer.Option("--mode", help="How to generate")] = Mode.single_shot,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="local, provider/model or scripted:FILE (APFLOW_MODEL)"),
+    ] = None,
+    executors: Annotated[
+        str | None, typer.Option("--executors", help="Comma-separated executor ids to allow")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the tree here (JSON)")
+    ] = None,
+    run: Annotated[bool, typer.Option("--run", help="Store and run the tree")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
+) -> None:
+    """Generate a validated task tree from a requirement, write it to a file, optionally run it."""
+    allow = [e.strip() for e in executors.split(",") if e.strip()] if executors else None
+    try:
+        result, progress = run_async(
+            generate_with_progress(
+                requirement,
+                mode=mode.value.replace("-", "_"),
+                model=model,
+                executors=allow,
+                show_progress=not as_json,
+            )
+        )
+    except GenerationError as exc:
+        explain_failure(exc)
+        raise
+    tasks = result.tree.to_list()
+    path = write_tree(tasks, output or default_path(requirement))
+    if not as_json:
+        console.print(f"[green]{progress.summary()}[/]", highlight=False)
+        out.print(spec_tree(result.tree))
+        for fix in result.fixes:
+            console.print(f"  [yellow]fixed:[/] {escape(fix)}", highlight=False)
+        console.print(f"tree written to [bold]{escape(str(path))}[/]", highlight=False)
+    outcome = RunState()
+    code = 0
+    if run:
+        try:
+            run_async(run_tree(outcome, spec=result.tree, display=pick_display(as_json)))
+        except KeyboardInterrupt:
+            interrupted(outcome)
+            raise typer.Exit(130) from None
+        if not as_json:
+            code = report(outcome, as_json=False)
+        else:
+            code = 0 if outcome.root and outcome.root.status == "completed" else 1
+    elif not as_json:
+        console.print(f"[dim]next: apflow run {escape(str(path))}[/]", highlight=False)
+    if as_json:
+        payload = {**result.to_dict(), "path": str(path)}
+        if run and outcome.root is not None:
+            payload["run"] = {
+                "root_id": outcome.root.id,
+                "status": outcome.root.status,
+                "result": outcome.root.result,
+            }
+        print_json(payload)
+    raise typer.Exit(code)
