@@ -147,3 +147,14 @@ def test_every_issue_marked_fixable_is_gone_after_repair(registry):
     ]
     first = validate_tree(repair_tree(tree, registry=registry)[0], registry)
     assert first.valid, first.to_text()
+
+
+def test_a_parent_loop_is_cut_at_its_first_task(registry):
+    tree = good_tree() + [task("a", parent_id="b"), task("b", parent_id="a")]
+    tree[0]["dependencies"] += ["a"]
+    spec, fixes, report = repaired(tree, registry)
+    assert report.valid, report.to_text()
+    assert spec.get("a").parent_id == "root" and spec.get("b").parent_id == "a"
+    assert "task 'a': parent_id 'b' closed a parent loop; set it to 'root'" in fixes
+    spec, fixes, report = repaired([task("solo", parent_id="solo")], registry)
+    assert report.valid and spec.tasks[0].parent_id is None

@@ -135,7 +135,7 @@ def test_parent_cycle(registry):
     tree[0]["dependencies"] += ["a", "b"]
     report = validate_tree(tree, registry)
     (issue,) = only(report, "parent_cycle")
-    assert "a -> b -> a" in issue.message
+    assert "a -> b -> a" in issue.message and issue.fixable
     assert "no_root" not in report.codes()
 
 

@@ -55,7 +55,9 @@ class TaskSpec(BaseModel):
         pattern=ID_PATTERN,
         description="unique within the tree; letters, digits, '_' and '-'",
     )
-    name: str | None = Field(None, description="human label; defaults to the executor id")
+    name: str | None = Field(
+        None, max_length=255, description="human label; defaults to the executor id"
+    )
     parent_id: str | None = Field(None, description="id of the parent task; null for the root")
     dependencies: list[DependencySpec] = Field(
         default_factory=list,

@@ -146,11 +146,12 @@ def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
     tasks = spec.tasks
     roots = [t for t in tasks if t.parent_id is None]
     orphans = [t for t in tasks if t.parent_id is not None and t.parent_id not in graph.index]
+    loops, _ends = graph.parent_chains()
+    # parent_id is organisational only, so cutting a loop at its first task changes no run order.
+    cut = [tasks[min(graph.index[m] for m in loop)] for loop in loops]
     if len(tasks) == 1:
-        for task in orphans:
-            fixes.append(
-                f"task {task.id!r}: parent {task.parent_id!r} does not exist; made it root"
-            )
+        for task in orphans + cut:
+            fixes.append(f"task {task.id!r}: parent {task.parent_id!r} is not usable; made it root")
             task.parent_id = None
         return
     aggregators = [t for t in roots if t.executor == AGGREGATOR]
@@ -159,7 +160,7 @@ def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
         root = roots[0]
     elif len(roots) > 1 and len(aggregators) == 1:
         root = aggregators[0]
-    elif len(roots) == 1 and not orphans and not _needs_aggregator(spec, roots[0]):
+    elif len(roots) == 1 and not orphans + cut and not _needs_aggregator(spec, roots[0]):
         return
     if root is None:
         root = TaskSpec(
@@ -178,6 +179,12 @@ def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
     for task in orphans:
         fixes.append(
             f"task {task.id!r}: parent {task.parent_id!r} does not exist; set parent_id to "
+            f"{root.id!r}"
+        )
+        task.parent_id = root.id
+    for task in cut:
+        fixes.append(
+            f"task {task.id!r}: parent_id {task.parent_id!r} closed a parent loop; set it to "
             f"{root.id!r}"
         )
         task.parent_id = root.id

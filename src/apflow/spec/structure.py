@@ -125,6 +125,7 @@ def _parents(spec: TaskTreeSpec, graph: SpecGraph, loops: list[list[str]]) -> li
                 path=path_of("tasks", graph.index[first], "parent_id"),
                 message=f"parent_id links form a loop ({shown}), so these tasks are under no root",
                 hint=f'set parent_id of "{first}" to the root task (or null if it is the root)',
+                fixable=True,
             )
         )
     return issues
