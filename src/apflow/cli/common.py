@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from apflow.core.errors import ApflowError
 
@@ -32,9 +33,9 @@ state = CLIState()
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
     """Print one red line (and a hint) on stderr; return the Exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        console.print(f"[dim]hint: {hint}[/]", highlight=False, soft_wrap=True)
+        console.print(f"[dim]hint: {escape(hint)}[/]", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -55,7 +56,14 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
                 console.print_exception()
             message = str(exc.args[0]) if exc.args else type(exc).__name__
             raise fail(message, exc.hint) from None
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            if state.verbose:
+                console.print_exception()
+            where = f": {exc.filename}" if exc.filename else ""
+            raise fail(
+                f"{exc.strerror or exc}{where}", "check the path, its permissions and free space"
+            ) from None
+        except ValueError as exc:
             if state.verbose:
                 console.print_exception()
             raise fail(f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,126 @@
+import json
+
+import pytest
+
+from tests.cli.conftest import OFFLINE_TREE
+
+
+@pytest.fixture
+def scripted(tmp_path):
+    """``scripted("name", response, ...)`` -> the ``--model`` value replaying those answers."""
+
+    def make(name, *responses):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(list(responses)))
+        return f"scripted:{path}"
+
+    return make
+
+
+def test_generate_writes_the_tree_and_reports_stats_as_json(cli, scripted, tmp_path):
+    model = scripted("ok", OFFLINE_TREE)
+    out = tmp_path / "tree.json"
+    result = cli("generate", "count and greet", "--model", model, "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["path"] == str(out)
+    assert data["stats"]["llm_calls"] == 1
+    assert data["mode"] == "single_shot"
+    assert [t["id"] for t in json.loads(out.read_text())] == ["report", "numbers", "greeting"]
+    assert "run" not in data
+
+
+def test_generate_human_output_shows_tree_fixes_and_path(cli, scripted, tmp_path):
+    forest = [{**t, "parent_id": None} for t in OFFLINE_TREE if t["id"] != "report"]
+    model = scripted("forest", forest)
+    out = tmp_path / "fixed.json"
+    result = cli("generate", "count and greet", "--model", model, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "fixed:" in result.stderr  # the missing aggregator root was added deterministically
+    assert "1 LLM call" in result.stderr
+    assert f"tree written to {out}" in result.stderr.replace("\n", "")
+    assert "aggregate_results_executor" in result.stdout
+    roots = [t for t in json.loads(out.read_text()) if t["parent_id"] is None]
+    assert [r["schemas"]["method"] for r in roots] == ["aggregate_results_executor"]
+
+
+def test_generate_run_stores_and_runs_the_tree(cli, scripted, tmp_path):
+    model = scripted("run", OFFLINE_TREE)
+    result = cli(
+        "generate",
+        "count and greet",
+        "--model",
+        model,
+        "-o",
+        str(tmp_path / "t.json"),
+        "--run",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["run"]["status"] == "completed"
+    assert data["run"]["result"] == {"numbers": 3, "greeting": "hello Ada"}
+
+
+def test_generate_multi_phase_shows_each_phase(cli, scripted, tmp_path):
+    plan = {
+        "steps": [
+            {"id": "numbers", "does": "count", "executor": "transform_executor", "needs": []},
+            {"id": "greeting", "does": "greet", "executor": "transform_executor", "needs": []},
+        ]
+    }
+    model = scripted("mp", plan, OFFLINE_TREE)
+    out = tmp_path / "t.json"
+    result = cli(
+        "generate", "count and greet", "--mode", "multi-phase", "--model", model, "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    phases = [line.split()[1] for line in result.stderr.splitlines() if line.startswith("  ok ")]
+    assert phases[:2] == ["plan", "structure"]
+    assert "2 LLM calls" in result.stderr
+    data = json.loads(
+        cli(
+            "generate",
+            "x",
+            "--mode",
+            "multi-phase",
+            "--model",
+            scripted("mp2", plan, OFFLINE_TREE),
+            "-o",
+            str(out),
+            "--json",
+        ).stdout
+    )
+    assert data["mode"] == "multi_phase" and data["plan"][0]["id"] == "numbers"
+
+
+def test_generation_that_never_validates_lists_remaining_issues(cli, scripted, tmp_path):
+    bad = [{"id": "only", "schemas": {"method": "no_such_executor_anywhere"}}]
+    model = scripted("bad", bad, bad, bad, bad)
+    result = cli("generate", "do it", "--model", model, "-o", str(tmp_path / "t.json"))
+    assert result.exit_code == 1
+    assert "unknown_executor" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_unknown_executor_in_allow_list_is_one_line_error(cli, scripted):
+    result = cli("generate", "x", "--model", scripted("x", OFFLINE_TREE), "--executors", "nope")
+    assert result.exit_code == 1
+    assert "nope" in result.stderr and "Traceback" not in result.output
+
+
+def test_hosted_model_without_key_says_which_variable_to_set(cli, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = cli("generate", "x", "--model", "openai/gpt-4o-mini")
+    assert result.exit_code == 1
+    assert "OPENAI_API_KEY" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_no_model_configured_names_the_install_command(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("APFLOW_MODEL", raising=False)
+    monkeypatch.setenv("APFLOW_MODELS_DIR", str(tmp_path / "no-models"))
+    result = cli("generate", "x")
+    assert result.exit_code == 1
+    assert "apflow models install" in result.stderr
