@@ -28,6 +28,8 @@ async def rest(url, **extra):
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]:9/",
         "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::a00:1]/",
+        "http://[2002:a00:1::]/",
         "http://0.0.0.0/",
         "http://localhost:9/",
     ],
@@ -53,7 +55,9 @@ async def test_only_http_and_https_with_a_host_are_allowed(url, allow_private):
 
 
 @pytest.mark.usefixtures("loopback_one_is_public")
-@pytest.mark.parametrize("target", ["http://127.0.0.2:{port}/x", "http://169.254.169.254/x"])
+@pytest.mark.parametrize(
+    "target", ["http://127.0.0.2:{port}/x", "http://169.254.169.254/x", "file:///etc/passwd"]
+)
 async def test_redirect_to_a_private_address_is_refused(httpserver, target):
     port = httpserver.port
     httpserver.expect_request("/start").respond_with_response(
@@ -134,3 +138,18 @@ def test_retry_after_accepts_seconds_and_dates():
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= _net.retry_after_seconds(later) <= 31
     assert _net.retry_after_seconds("soon") is None
+
+
+@pytest.mark.parametrize(
+    "address, blocked",
+    [
+        ("8.8.8.8", False),
+        ("2606:4700:4700::1111", False),
+        ("100.64.0.1", True),  # carrier-grade NAT
+        ("fd00:ec2::254", True),  # AWS IPv6 metadata
+        ("fe80::1%eth0", True),
+        ("224.0.0.1", True),
+    ],
+)
+def test_address_classification(address, blocked):
+    assert (_net.blocked_reason(address) is not None) is blocked

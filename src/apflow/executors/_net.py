@@ -32,6 +32,7 @@ MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SENSITIVE = re.compile(r"authorization|cookie|key|token|secret|password|session", re.I)
 REDACTED = "***"
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class NetError(Exception):
@@ -90,8 +91,12 @@ def private_network_allowed() -> bool:
 def blocked_reason(address: str) -> str | None:
     """Why an IP address must not be contacted, or None when it is a public address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:  # an IPv4 address in IPv6 clothing is judged as IPv4
+            ip = embedded
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -234,6 +239,7 @@ async def fetch(
                         if len(hops) >= max_redirects:
                             raise NetError(f"more than {max_redirects} redirects from {url}")
                         nxt = urljoin(str(response.url), location)
+                        check_scheme(nxt)
                         hops.append(nxt)
                         if urlsplit(nxt)[:2] != urlsplit(url)[:2]:  # new origin: drop secrets
                             headers = {
