@@ -103,7 +103,7 @@ def blocked_reason(address: str) -> str | None:
         return "link-local (cloud metadata lives here)"
     if ip.is_private:
         return "private"
-    if not ip.is_global:
+    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "non-public"
     return None
 
