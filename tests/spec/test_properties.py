@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,9 @@ REGISTRY = ExecutorRegistry()
 for _cls in (AggregateResultsExecutor, FetchExecutor, LlmExecutor):
     REGISTRY.register(_cls)
 EXECUTORS = ["fetch_executor", "llm_executor"]
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: APFLOW_SPEC_EXAMPLES=1000 for a deeper run; the default keeps the suite fast.
+EXAMPLES = int(os.environ.get("APFLOW_SPEC_EXAMPLES", "40"))
+FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -121,3 +124,80 @@ def test_repair_fixes_a_forest_and_orphans(tree, data):
     spec, _fixes = repair_tree(mutated, registry=REGISTRY)
     after = validate_tree(spec, REGISTRY)
     assert after.valid, after.to_text()
+
+
+MUTATIONS = [
+    "drop_root",
+    "orphan",
+    "self_dep",
+    "dup_dep",
+    "extra_field",
+    "snap",
+    "undeclared",
+    "dup_id",
+    "parent_loop",
+    "non_agg_root",
+]
+
+
+def mutate(tree, kind, data):
+    """Apply one mutation that repair_tree is meant to fix; return False if it does not apply."""
+    tasks = [t for t in tree if t["id"] != "root"]
+    if kind in ("drop_root", "non_agg_root") and tree[0]["id"] != "root":
+        return False
+    if kind == "drop_root":
+        tree.pop(0)
+    elif kind == "orphan":
+        data.draw(st.sampled_from(tasks))["parent_id"] = "ghost"
+    elif kind == "self_dep":
+        victim = data.draw(st.sampled_from(tasks))
+        victim.setdefault("dependencies", []).append({"id": victim["id"]})
+    elif kind == "dup_dep":
+        with_deps = [t for t in tree if t.get("dependencies")]
+        if not with_deps:
+            return False
+        victim = data.draw(st.sampled_from(with_deps))
+        victim["dependencies"].append(dict(victim["dependencies"][0]))
+    elif kind == "extra_field":
+        data.draw(st.sampled_from(tree))["description"] = "explains the step"
+    elif kind == "snap":
+        victim = data.draw(st.sampled_from(tasks))
+        victim["schemas"] = {"method": victim["schemas"]["method"].upper().replace("_", "-")}
+    elif kind == "undeclared":
+        refs = [t for t in tasks if t.get("inputs")]
+        if not refs:
+            return False
+        victim = data.draw(st.sampled_from(refs))
+        victim["dependencies"] = victim["dependencies"][1:]  # inputs use the first one
+    elif kind == "dup_id":
+        named = {d["id"] for t in tree for d in t.get("dependencies", [])}
+        named |= {t.get("parent_id") for t in tree}
+        free = [t for t in tasks if t["id"] not in named]
+        if not free:
+            return False
+        clone = dict(data.draw(st.sampled_from(free)), dependencies=[], inputs={})
+        tree.append(clone)
+    elif kind == "parent_loop":
+        if len(tasks) < 2:
+            return False
+        a, b = data.draw(st.permutations(tasks))[:2]
+        a["parent_id"], b["parent_id"] = b["id"], a["id"]
+    elif kind == "non_agg_root":
+        tree[0]["schemas"] = {"method": "llm_executor"}
+    return True
+
+
+@FAST
+@given(
+    valid_trees(min_tasks=2),
+    st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=3, unique=True),
+    st.data(),
+)
+def test_issues_marked_fixable_are_fixed_by_repair(tree, kinds, data):
+    mutated = copy.deepcopy(tree)
+    applied = [k for k in kinds if mutate(mutated, k, data)]
+    report = validate_tree(mutated, REGISTRY)
+    spec, fixes = repair_tree(mutated, registry=REGISTRY)
+    after = validate_tree(spec, REGISTRY)
+    if all(i.fixable for i in report.issues):
+        assert after.valid, (applied, report.to_text(), fixes, after.to_text())
