@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -45,3 +46,16 @@ def loopback_one_is_public(monkeypatch, deny_private):
     """Pretend 127.0.0.1 is a public server so redirects away from it can be tested."""
     real = _net.blocked_reason
     monkeypatch.setattr(_net, "blocked_reason", lambda a: None if a == "127.0.0.1" else real(a))
+
+
+@pytest.fixture
+def fake_dns(monkeypatch) -> Iterator[dict[str, str]]:
+    """Names the test maps to addresses (``fake_dns["api.test"] = "127.0.0.1"``)."""
+    names: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def lookup(host, port, *args, **kwargs):
+        return real(names.get(host, host), port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    yield names

@@ -89,6 +89,22 @@ async def test_checked_address_is_pinned_against_dns_rebinding(httpserver, monke
     assert out["result"]["json"] == {"pinned": True}
 
 
+@pytest.mark.usefixtures("loopback_one_is_public")
+async def test_relative_redirect_keeps_the_host_name_when_pinned(httpserver, fake_dns):
+    fake_dns["api.test"] = "127.0.0.1"
+    port = httpserver.port
+    httpserver.expect_request("/start").respond_with_response(
+        Response(status=302, headers={"Location": "/next"})
+    )
+    httpserver.expect_request("/next", headers={"Host": f"api.test:{port}"}).respond_with_data(
+        "arrived"
+    )
+    out = await rest(f"http://api.test:{port}/start")
+    assert out["status"] == "completed", out
+    assert out["result"]["text"] == "arrived"
+    assert out["result"]["url"] == f"http://api.test:{port}/next"
+
+
 async def test_cross_origin_redirect_drops_credentials(httpserver, allow_private):
     port = httpserver.port
     httpserver.expect_request("/a").respond_with_response(

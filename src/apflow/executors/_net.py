@@ -237,8 +237,10 @@ async def fetch(
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECTS and location:
                         if len(hops) >= max_redirects:
-                            raise NetError(f"more than {max_redirects} redirects from {url}")
-                        nxt = urljoin(str(response.url), location)
+                            raise NetError(
+                                f"more than {max_redirects} redirects from {redact_url(url)}"
+                            )
+                        nxt = urljoin(url, location)  # response.url holds the pinned IP
                         check_scheme(nxt)
                         hops.append(nxt)
                         if urlsplit(nxt)[:2] != urlsplit(url)[:2]:  # new origin: drop secrets
@@ -279,6 +281,8 @@ async def fetch(
         ) from None
     except httpx.InvalidURL as exc:
         raise Disallowed(f"invalid URL {redact_url(url)!r}: {exc}") from None
+    except httpx.HTTPError as exc:  # e.g. a body that does not decode
+        raise NetError(f"bad response from {redact_url(url)}: {exc}") from None
 
 
 async def _read_capped(response: Any, max_bytes: int) -> tuple[bytes, bool]:
