@@ -64,9 +64,25 @@ async def test_reference_to_a_missing_output_field_is_not_executable(tmp_path):
     assert "c: failed" in check.detail
 
 
-async def test_wrongly_typed_resolved_input_is_not_executable(tmp_path):
+async def test_referenced_values_are_not_type_checked_but_literals_are(tmp_path):
+    # Datasets often declare a producer's field as one type and the consumer's as another;
+    # the simulated value says nothing about the tree, so only literals are type-checked.
     runner = TreeRunner(tmp_path)
-    check = await runner.check(_tree({"n": "${f.result.text}"}), case_registry(TOOLS))
+    registry = case_registry(TOOLS)
+    referenced = await runner.check(_tree({"n": "${f.result.text}"}), registry)
+    literal = await runner.check(_tree({"n": "three", "text": "${f.result.text}"}), registry)
     await runner.close()
-    assert not check.executable
-    assert "validation_error" in check.detail
+    assert referenced.executable, referenced.detail
+    assert not literal.executable
+    assert "validation_error" in literal.detail and "at n" in literal.detail
+
+
+async def test_missing_required_input_is_not_executable(tmp_path):
+    strict = [
+        TOOLS[0],
+        {**TOOLS[1], "input_schema": {**TOOLS[1]["input_schema"], "required": ["n"]}},
+    ]
+    runner = TreeRunner(tmp_path)
+    check = await runner.check(_tree({"text": "${f.result.text}"}), case_registry(strict))
+    await runner.close()
+    assert not check.executable and "'n' is a required property" in check.detail

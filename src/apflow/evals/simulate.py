@@ -7,7 +7,10 @@ be validated and run end to end without touching the outside world.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import ExecutorRegistry
@@ -50,6 +53,33 @@ def sample_value(schema: Any, name: str = "value", depth: int = 0) -> Any:
     return f"sample {name}"
 
 
+def _referenced_keys(raw_inputs: Any) -> set[str]:
+    """Inputs whose stored value holds a ``${...}`` reference to an earlier result."""
+    if not isinstance(raw_inputs, dict):
+        return set()
+    return {k for k, v in raw_inputs.items() if "${" in json.dumps(v, default=str)}
+
+
+def _input_problem(
+    schema: dict[str, Any], inputs: dict[str, Any], referenced: set[str]
+) -> str | None:
+    """The first schema violation, ignoring the shape of values that came from references.
+
+    A referenced value is whatever the simulated producer made up from *its* output schema;
+    datasets often declare the producer's field as a number and the consumer's as a string,
+    so its type says nothing about the tree. Missing required inputs still count.
+    """
+    for error in sorted(
+        Draft202012Validator(schema).iter_errors(inputs), key=lambda e: list(e.absolute_path)
+    ):
+        path = list(error.absolute_path)
+        if path and str(path[0]) in referenced:
+            continue
+        where = "/".join(str(x) for x in path) or "inputs"
+        return f"invalid input at {where}: {error.message}"
+    return None
+
+
 def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
     """An executor class for one dataset tool entry (``name``, ``description``, schemas)."""
     input_schema = tool.get("input_schema") or {"type": "object"}
@@ -61,9 +91,10 @@ def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
         injected = {d.key for d in (self.context.dependencies if self.context else [])}
         declared = set((input_schema.get("properties") or {}).keys())
         own = {k: v for k, v in inputs.items() if k in declared or k not in injected}
-        invalid = self.validate_inputs(own)
-        if invalid:
-            return invalid
+        raw = getattr(self.context.task, "inputs", None) if self.context else None
+        problem = _input_problem(input_schema, own, _referenced_keys(raw))
+        if problem:
+            return failed(problem, "validation_error")
         if output_schema is None:
             return completed({"output": f"sample output of {tool['name']}"})
         value = sample_value(output_schema, tool["name"])
