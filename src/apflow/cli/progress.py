@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.spinner import Spinner
 
-from apflow.generator.llm.base import Completion, LLMClient, Message
+if TYPE_CHECKING:  # importing the generator costs ~0.5 s; only `apflow generate` needs it
+    from apflow.generator.llm.base import Completion, LLMClient, Message
 
 
 class CountingClient:

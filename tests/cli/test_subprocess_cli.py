@@ -1,0 +1,128 @@
+"""The CLI as users run it: ``python -m apflow`` in a real process."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+from tests.cli.conftest import OFFLINE_TREE, REPO, run_module
+
+
+def test_version_and_help(db_url):
+    assert run_module("--version").stdout.startswith("apflow ")
+    help_text = run_module("--help").stdout
+    for command in ("generate", "validate", "run", "show", "tasks", "executors", "serve", "demo"):
+        assert command in help_text
+
+
+def test_generate_then_validate_then_run_in_real_processes(tmp_path, db_url):
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps([OFFLINE_TREE]))
+    tree = tmp_path / "tree.json"
+    generated = run_module(
+        "--db",
+        db_url,
+        "generate",
+        "count and greet",
+        "--model",
+        f"scripted:{answers}",
+        "-o",
+        str(tree),
+        "--json",
+    )
+    assert generated.returncode == 0, generated.stderr
+    assert json.loads(generated.stdout)["stats"]["llm_calls"] == 1
+    assert run_module("validate", str(tree)).returncode == 0
+    ran = run_module("--db", db_url, "run", str(tree), "--json")
+    assert ran.returncode == 0, ran.stderr
+    outcome = json.loads(ran.stdout)  # stdout carries JSON only
+    assert outcome["result"] == {"numbers": 3, "greeting": "hello Ada"}
+    listed = run_module("--db", db_url, "tasks", "list", "--json")
+    assert [r["id"] for r in json.loads(listed.stdout)] == [outcome["root_id"]]
+
+
+def test_user_errors_are_one_line_without_traceback_unless_verbose(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    quiet = run_module("run", str(broken))
+    assert quiet.returncode == 1
+    assert "is not valid JSON" in quiet.stderr and "Traceback" not in quiet.stderr
+    assert quiet.stdout == ""
+    missing = run_module("run", str(tmp_path / "missing.json"))
+    assert missing.returncode == 1 and "file not found" in missing.stderr
+    verbose = run_module("-v", "run", str(broken))
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+
+
+def test_bad_usage_exits_two():
+    assert run_module("run", "--max-concurrency", "zero").returncode == 2
+    assert run_module("no-such-command").returncode == 2
+
+
+SLEEPY_CLI = textwrap.dedent(
+    """
+    import asyncio, sys
+    from apflow import BaseTask, executor_register
+
+    @executor_register()
+    class NapExecutor(BaseTask):
+        id = "nap_executor"
+        description = "sleeps"
+        input_schema = {"type": "object", "properties": {"seconds": {"type": "number"}}}
+
+        async def execute(self, inputs):
+            await asyncio.sleep(inputs.get("seconds", 30))
+            return {"status": "completed", "result": "rested"}
+
+    from apflow.cli.app import main
+    sys.argv[0] = "apflow"
+    main()
+    """
+)
+
+
+def test_ctrl_c_cancels_the_run_cleanly_and_exits_130(tmp_path):
+    db = tmp_path / "run.db"
+    script = tmp_path / "sleepy.py"
+    script.write_text(SLEEPY_CLI)
+    tree = [
+        {"id": "root", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ["a"]},
+        {"id": "a", "parent_id": "root", "schemas": {"method": "nap_executor"}},
+    ]
+    path = tmp_path / "tree.json"
+    path.write_text(json.dumps(tree))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--db", str(db), "run", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if db.exists():
+                try:
+                    with sqlite3.connect(db) as conn:
+                        rows = conn.execute("select status from tasks").fetchall()
+                except sqlite3.OperationalError:
+                    continue
+                if ("in_progress",) in rows:
+                    break
+        else:
+            raise AssertionError("the nap task never started")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "resume with: apflow run --task" in stderr
+    assert "Traceback" not in stderr
+    with sqlite3.connect(db) as conn:
+        statuses = {s for (s,) in conn.execute("select status from tasks")}
+    assert statuses == {"cancelled"}
