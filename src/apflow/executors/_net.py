@@ -276,8 +276,10 @@ async def fetch(
     except (TimeoutError, httpx.TimeoutException):
         raise NetTimeout(f"request to {redact_url(url)} timed out after {timeout}s") from None
     except httpx.TransportError as exc:
+        bad_certificate = "CERTIFICATE_VERIFY_FAILED" in str(exc)  # retrying will not fix it
         raise NetError(
-            f"cannot reach {redact_url(url)}: {type(exc).__name__}: {exc}", retryable=True
+            f"cannot reach {redact_url(url)}: {type(exc).__name__}: {exc}",
+            retryable=not bad_certificate,
         ) from None
     except httpx.InvalidURL as exc:
         raise Disallowed(f"invalid URL {redact_url(url)!r}: {exc}") from None
