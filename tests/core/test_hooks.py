@@ -244,3 +244,37 @@ async def test_unregistered_hooks_stop_running(session, registry, repo, recorder
     await TaskManager(session, registry=registry).run_tree(task.id)
     assert calls == []
     assert recorder.names() == ["solo"]
+
+
+async def test_hooks_reading_the_tree_mid_run_do_not_disturb_the_run(session, registry, recorder):
+    """Hooks refresh task objects from the database while the engine has unsaved state."""
+    manager = TaskManager(session, registry=registry, max_concurrency=4)
+    repo = manager.task_repository
+    root = await repo.create_task(name="root", schemas={"method": "echo"})
+    firsts = [
+        await repo.create_task(
+            name=f"f{i}", schemas={"method": "echo"}, parent_id=root.id, inputs={"value": i}
+        )
+        for i in range(12)
+    ]
+    seconds = [
+        await repo.create_task(
+            name=f"s{i}",
+            schemas={"method": "echo"},
+            parent_id=root.id,
+            dependencies=[f.id],
+            inputs={"value": f"${{{f.id}.result}}"},
+        )
+        for i, f in enumerate(firsts)
+    ]
+
+    @register_pre_hook
+    async def look_around(task):
+        tree = await get_hook_repository().get_tree(root.id)
+        assert len(tree) == 25
+
+    await manager.run_tree(root.id)
+    for i, task in enumerate(seconds):
+        row = await stored(repo, task.id)
+        assert (row.status, row.result) == ("completed", i)
+        assert recorder.inputs_of(f"s{i}")["value"] == i

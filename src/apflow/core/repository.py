@@ -74,6 +74,8 @@ class TaskRepository:
         self.session = session
         self._lock: asyncio.Lock = session.info.setdefault("apflow_lock", asyncio.Lock())
         self._writer: AsyncConnection | None = None
+        #: Reads that refreshed loaded objects (the engine re-applies its state after them).
+        self.refreshes = 0
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -239,6 +241,7 @@ class TaskRepository:
         """The task with this id (fresh from the database), or None."""
         await self._ready()
         async with self._lock:
+            self.refreshes += 1
             with self.session.no_autoflush:
                 return await self.session.get(TaskModel, task_id, populate_existing=True)
 
@@ -253,6 +256,7 @@ class TaskRepository:
         async with self._lock:
             # Reads never autoflush: an unsaved change would open a write transaction on
             # the session's connection and block the engine's writer (SQLite has one writer).
+            self.refreshes += 1
             with self.session.no_autoflush:
                 result = await self.session.execute(stmt.execution_options(populate_existing=True))
                 return list(result.scalars().all())
