@@ -72,3 +72,24 @@ def test_task_spec_exposes_dependency_ids():
     spec = TaskSpec.model_validate(task("a", dependencies=["b", {"id": "c", "required": False}]))
     assert spec.dependency_ids() == ["b", "c"]
     assert spec.dependencies[1].required is False
+
+
+def test_shorthand_forms_are_normalised():
+    spec = parse_tree([{"id": "a", "schemas": "llm_executor", "dependencies": {"id": "b"}}])
+    assert spec.tasks[0].executor == "llm_executor"
+    assert spec.tasks[0].dependency_ids() == ["b"]
+
+
+def test_shape_issues_say_what_type_was_expected():
+    with pytest.raises(ValidationFailed) as info:
+        parse_tree([task("a", dependencies=[5]), "b", {"id": 3, "schemas": "x"}])
+    lines = info.value.report.to_text().splitlines()
+    assert lines == [
+        "[invalid_shape] task 'a' at tasks[0].dependencies[0]: dependencies must be a JSON "
+        'object, got an integer. Fix: write each dependency as "task_id" or '
+        '{"id": "task_id", "required": true}',
+        "[invalid_shape] tree at tasks[1]: task 1 must be a JSON object, got a string. Fix: "
+        'write each task as a JSON object: {"id": ..., "schemas": {"method": ...}, ...}',
+        '[invalid_shape] tree at tasks[2].id: id must be a string, got an integer. Fix: make "id" '
+        "a string",
+    ]

@@ -80,11 +80,16 @@ class TaskSpec(BaseModel):
     def _bare_ids(cls, value: Any) -> Any:
         if value is None:
             return []
-        if isinstance(value, str):
+        if isinstance(value, (str, dict)):
             value = [value]
         if isinstance(value, list):
             return [{"id": d, "required": True} if isinstance(d, str) else d for d in value]
         return value
+
+    @field_validator("schemas", mode="before")
+    @classmethod
+    def _bare_method(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value
 
     @field_validator("parent_id", mode="before")
     @classmethod

@@ -66,8 +66,33 @@ def _task_id(raw: list[Any], index: Any) -> str | None:
     return None
 
 
-def _shape_hint(err: dict[str, Any], field: str) -> str:
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a JSON list",
+    "dict_type": "a JSON object",
+    "model_type": "a JSON object",
+}
+
+
+def _json_type(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+    names.update({list: "a list", dict: "an object", type(None): "null"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _shape_hint(err: dict[str, Any], field: str, loc: list[Any]) -> str:
     kind = err["type"]
+    if "dependencies" in loc and isinstance(loc[-1], int):
+        return 'write each dependency as "task_id" or {"id": "task_id", "required": true}'
+    if len(loc) == 1 and kind in ("model_type", "dict_type"):
+        return 'write each task as a JSON object: {"id": ..., "schemas": {"method": ...}, ...}'
     if kind == "missing" and field == "schemas":
         return 'add "schemas": {"method": "<executor id>"} naming one of the available executors'
     if kind == "missing" and field == "method":
@@ -78,11 +103,9 @@ def _shape_hint(err: dict[str, Any], field: str) -> str:
         return f'remove the field "{field}"; a task may only have: {", ".join(TASK_FIELDS)}'
     if kind == "string_pattern_mismatch":
         return "use only letters, digits, '_' and '-' in task ids, e.g. \"fetch_page\""
-    if kind == "model_type" or kind == "dict_type":
-        return f'make "{field}" a JSON object'
-    if kind == "list_type":
-        return f'make "{field}" a JSON list'
-    return f'change "{field}" so that it is valid ({err["msg"].lower()})'
+    if kind in _TYPE_WORDS:
+        return f'make "{field}" {_TYPE_WORDS[kind]}'
+    return f'change "{field}": {err["msg"][:1].lower()}{err["msg"][1:]}'
 
 
 def shape_issues(exc: ValidationError, raw: list[Any]) -> list[Issue]:
@@ -106,8 +129,11 @@ def shape_issues(exc: ValidationError, raw: list[Any]) -> list[Issue]:
             )
             continue
         fixable = err["type"] == "extra_forbidden" and len(loc) == 2
+        got = _json_type(err.get("input"))
         if isinstance(index, int) and len(loc) == 1 and err["type"] in ("model_type", "dict_type"):
-            msg = f"task {index} must be a JSON object, got {type(err.get('input')).__name__}"
+            msg = f"task {index} must be a JSON object, got {got}"
+        elif err["type"] in _TYPE_WORDS:
+            msg = f"{field} must be {_TYPE_WORDS[err['type']]}, got {got}"
         else:
             msg = f"{field}: {err['msg']}"
         issues.append(
@@ -116,7 +142,7 @@ def shape_issues(exc: ValidationError, raw: list[Any]) -> list[Issue]:
                 task_id=_task_id(raw, index),
                 path=path_of("tasks", *loc),
                 message=msg,
-                hint=_shape_hint(err, field),
+                hint=_shape_hint(err, field, loc),
                 fixable=fixable,
             )
         )

@@ -62,11 +62,14 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
         if unknown:
             fixes.append(f"task {label!r}: removed unknown field(s) {', '.join(unknown)}")
         deps = task.get("dependencies")
-        if isinstance(deps, str) or (
+        if isinstance(deps, (str, dict)) or (
             isinstance(deps, list) and any(isinstance(d, str) for d in deps)
         ):
             fixes.append(f'task {label!r}: wrote dependencies as {{"id", "required"}} objects')
         schemas = task.get("schemas")
+        if isinstance(schemas, str):
+            fixes.append(f'task {label!r}: wrote schemas as {{"method": {schemas!r}}}')
+            schemas = {"method": schemas}
         method = schemas.get("method") if isinstance(schemas, dict) else None
         name = task.get("name", "absent")
         if method and (name is None or (isinstance(name, str) and not name.strip())):
