@@ -238,6 +238,8 @@ def test_required_input_fed_by_reference_or_dependency_counts_as_present(registr
     assert validate_tree(tree, registry).valid, validate_tree(tree, registry).to_text()
     tree[1]["inputs"] = {}  # injected: the dependency's id is "url"
     assert validate_tree(tree, registry).valid
+    tree[1]["dependencies"] = [{"id": "url", "required": False}]  # may fail: nothing injected
+    assert [i.path for i in validate_tree(tree, registry).issues] == ["tasks[1].inputs.url"]
     tree[1]["dependencies"] = []
     assert [i.path for i in validate_tree(tree, registry).issues] == ["tasks[1].inputs.url"]
 

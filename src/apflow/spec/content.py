@@ -2,8 +2,9 @@
 
 Rule for required inputs (documented in docs/spec.md): a required top-level field counts as
 present when the task gives it (any value; a ``${dep.result...}`` reference stands for a
-value of the right type), or when one of the task's dependencies has the field's name as
-its id, because the engine injects each dependency's result under the dependency's id.
+value of the right type), or when one of the task's *required* dependencies has the field's
+name as its id, because the engine injects each completed dependency's result under the
+dependency's id (an optional one may fail and inject nothing).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class ContentChecker:
         self, i: int, task: TaskSpec, validator: Draft202012Validator, graph: SpecGraph
     ) -> list[Issue]:
         ref_paths = [path for path, _raw, _ref in graph.refs(i)]
-        injected = set(task.dependency_ids())
+        injected = {d.id for d in task.dependencies if d.required}
         issues = []
         seen: set[str] = set()
         for error in validator.iter_errors(task.inputs):
