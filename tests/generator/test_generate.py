@@ -265,3 +265,8 @@ def test_sync_wrapper_and_model_string(registry, tmp_path):
     assert [t["id"] for t in data["tasks"]] == ["root", "fetch", "summary"]
     assert data["stats"]["llm_calls"] == 1
     assert data["model"] == f"scripted:{path}"
+
+
+async def test_sync_wrapper_inside_a_running_loop_says_to_await(registry):
+    with pytest.raises(GenerationError, match="running event loop"):
+        generate_tree_sync(REQUIREMENT, client=ScriptedClient([]), registry=registry)

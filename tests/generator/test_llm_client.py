@@ -148,3 +148,18 @@ async def test_slow_server_times_out_and_is_retried(fake_openai):
     with allow_model_requests(), pytest.raises(LLMError, match="after 2 attempts"):
         await client.complete(MESSAGES)
     assert len(fake_openai.requests) == 2
+
+
+def test_importing_the_generator_does_not_import_litellm_or_higher_layers():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, apflow.generator, apflow.executors.generate\n"
+        "bad = [m for m in sys.modules if m == 'litellm' or m.startswith(('apflow.cli', "
+        "'apflow.mcp'))]\n"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

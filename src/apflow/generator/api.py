@@ -120,4 +120,11 @@ async def generate_tree(
 
 def generate_tree_sync(requirement: str, **kwargs: Any) -> GenerationResult:
     """Blocking wrapper of :func:`generate_tree` for scripts (not inside a running loop)."""
-    return asyncio.run(generate_tree(requirement, **kwargs))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(generate_tree(requirement, **kwargs))
+    raise GenerationError(
+        "generate_tree_sync was called inside a running event loop",
+        hint="use `await generate_tree(...)` in async code",
+    )

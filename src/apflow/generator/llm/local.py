@@ -1,10 +1,11 @@
 """The embedded backend: a GGUF model run in-process by llama.cpp, offline, no API key.
 
 Why it is shaped this way: a 1.5B model on 2 CPU cores decodes ~10 tokens/s, so every saved
-token counts. The model loads once per process (loading maps 1 GB), one decode runs at a time
-(two would fight for the same cores), the KV cache of a prompt prefix shared with the previous
-request is reused (llama.cpp only evaluates the new tail), and JSON answers are constrained by
-a grammar built from the caller's JSON Schema, so they always parse.
+token counts. The model loads once per process (loading maps 1 GB); one decode runs at a time
+(two would fight for the same cores); a RAM cache of llama.cpp states, looked up by longest
+token prefix, means only the new tail of a prompt is evaluated, even when the prompts of two
+phases alternate; and JSON answers are constrained by a grammar built from the caller's JSON
+Schema, so they always parse.
 """
 
 from __future__ import annotations
@@ -117,6 +118,20 @@ def _resolve_path(model_path: str | os.PathLike[str] | None) -> Path:
     return local_models.model_path()
 
 
+def _cache_bytes() -> int:
+    raw = os.environ.get("APFLOW_LOCAL_CACHE_MB", "").strip() or "512"
+    try:
+        megabytes = int(raw)
+    except ValueError:
+        megabytes = -1
+    if megabytes < 0:
+        raise ConfigError(
+            f"APFLOW_LOCAL_CACHE_MB={raw!r} is not a size in MB",
+            hint="unset it (512 MB), or 0 to turn the prompt cache off",
+        )
+    return megabytes << 20
+
+
 def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
     """The process-wide Llama for this file and context size, loaded on first use."""
     key = (str(path.resolve()), n_ctx)
@@ -124,7 +139,7 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
         llm = _models.get(key)
         if llm is None:
             try:
-                from llama_cpp import Llama
+                from llama_cpp import Llama, LlamaRAMCache
             except ImportError:
                 raise LLMError(
                     "llama-cpp-python is not installed", hint=f"install it with `{INSTALL_HINT}`"
@@ -143,6 +158,11 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
                     f"llama.cpp could not load {path}: {exc}",
                     hint="check that the file is a complete GGUF model (apflow models list)",
                 ) from None
+            cache_bytes = _cache_bytes()
+            if cache_bytes:
+                # states keyed by prompt tokens: a request restores the longest matching prefix,
+                # so alternating prompts (multi-phase) each keep their system prompt evaluated
+                llm.set_cache(LlamaRAMCache(capacity_bytes=cache_bytes))
             _models[key] = llm
             _threads_in_use[id(llm)] = n_threads
         return llm
