@@ -185,8 +185,11 @@ def test_unknown_executor_lists_three_closest(registry):
     tree = good_tree()
     tree[1]["schemas"]["method"] = "fetcher"
     (issue,) = only(validate_tree(tree, registry), "unknown_executor")
-    assert "'fetch_executor'" in issue.hint and issue.hint.count("'") == 6
-    assert not issue.fixable
+    assert issue.hint.endswith("'fetch_executor', 'http_get_executor', 'llm_executor'")
+    assert not issue.fixable  # command_executor (denied) and the aggregator are not suggested
+    tree[1]["schemas"]["method"] = "aggregator"
+    (issue,) = only(validate_tree(tree, registry), "unknown_executor")
+    assert "'aggregate_results_executor'" in issue.hint
 
 
 def test_unknown_executor_is_fixable_when_unambiguous(registry):

@@ -28,12 +28,21 @@ from apflow.spec.snap import snap_executor
 _COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if", "then", "else"}
 
 
-def closest_ids(executor_id: str, registry: ExecutorRegistry, n: int = 3) -> list[str]:
-    """The registry's own suggestions, topped up by plain similarity so there are always n."""
-    close = [i for i in registry.closest(executor_id, n) if i != AGGREGATOR]
+def closest_ids(
+    executor_id: str, registry: ExecutorRegistry, n: int = 3, policy: ExecutorPolicy | None = None
+) -> list[str]:
+    """The n registered ids most like ``executor_id`` that the policy allows (the aggregator
+    only when the name asks for it): the registry's suggestions, topped up by similarity."""
     wanted = executor_id.lower()
+
+    def usable(i: str) -> bool:
+        if policy is not None and not policy.allows(i):
+            return False
+        return i != AGGREGATOR or "aggreg" in wanted
+
+    close = [i for i in registry.closest(executor_id, n) if usable(i)]
     ranked = sorted(
-        (i for i in registry.ids() if i not in close and i != AGGREGATOR),
+        (i for i in registry.ids() if i not in close and usable(i)),
         key=lambda i: (-difflib.SequenceMatcher(None, wanted, i.lower()).ratio(), i),
     )
     return (close + ranked)[:n]
@@ -109,7 +118,7 @@ class ContentChecker:
         where = path_of("tasks", i, "schemas", "method")
         validator = self.validator(task.executor)
         if validator is None:
-            close = closest_ids(task.executor, self.registry, 3)
+            close = closest_ids(task.executor, self.registry, 3, self.policy)
             snapped = snap_executor(task.executor, self.registry.ids())
             hint = (
                 f"use a registered executor id, e.g. {', '.join(repr(c) for c in close)}"
