@@ -1,0 +1,97 @@
+"""A tree a generator would write: fetch an API and a page, shape the data, ask a model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apflow import TaskManager, create_session
+from apflow.spec import create_tree, validate_tree
+
+PAGE = (
+    "<html><head><title>Status</title></head>"
+    "<body><nav>Menu</nav><main><p>All systems go.</p></main></body></html>"
+)
+
+
+@pytest.mark.usefixtures("allow_private")
+async def test_rest_scrape_transform_llm_tree(httpserver, tmp_path):
+    httpserver.expect_request("/api/items").respond_with_json(
+        {
+            "items": [
+                {"name": "a", "ok": True},
+                {"name": "b", "ok": False},
+                {"name": "c", "ok": True},
+            ]
+        }
+    )
+    httpserver.expect_request("/status").respond_with_data(PAGE, content_type="text/html")
+    answers = tmp_path / "answers.json"
+    answers.write_text(
+        json.dumps([{"match": "Healthy: a, c. Page: All systems go.", "response": "2 of 3 ok."}])
+    )
+    tree = [
+        {
+            "id": "report",
+            "schemas": {"method": "aggregate_results_executor"},
+            "dependencies": ["items", "status_page", "healthy", "line", "summary"],
+        },
+        {
+            "id": "items",
+            "parent_id": "report",
+            "schemas": {"method": "rest_executor"},
+            "inputs": {"url": httpserver.url_for("/api/items")},
+        },
+        {
+            "id": "status_page",
+            "parent_id": "report",
+            "schemas": {"method": "scrape_executor"},
+            "inputs": {"url": httpserver.url_for("/status")},
+        },
+        {
+            "id": "healthy",
+            "parent_id": "report",
+            "dependencies": ["items"],
+            "schemas": {"method": "transform_executor"},
+            "inputs": {
+                "data": "${items.result.json.items}",
+                "operations": [
+                    {"op": "filter", "where": {"ok": True}},
+                    {"op": "pluck", "path": "name"},
+                ],
+            },
+        },
+        {
+            "id": "line",
+            "parent_id": "report",
+            "dependencies": ["healthy", "status_page"],
+            "schemas": {"method": "transform_executor"},
+            "inputs": {
+                "data": {"names": "${healthy.result}", "page": "${status_page.result.text}"},
+                "operations": [
+                    {"op": "template", "template": "Healthy: {names.0}, {names.1}. Page: {page}"}
+                ],
+            },
+        },
+        {
+            "id": "summary",
+            "parent_id": "report",
+            "dependencies": ["line"],
+            "schemas": {"method": "llm_executor"},
+            "inputs": {"prompt": "${line.result}", "model": f"scripted:{answers}"},
+        },
+    ]
+    report = validate_tree(tree)
+    assert report.valid, report.to_dict()
+    session = create_session()
+    manager = TaskManager(session)
+    root = await manager.distribute_task_tree(await create_tree(session, tree))
+    repo = manager.task_repository
+    rows = {t.spec_id: t for t in await repo.get_tree(root.task.id)}
+    failed = {k: (t.status, t.error) for k, t in rows.items() if t.status != "completed"}
+    assert not failed, failed
+    assert rows["report"].result["healthy"] == ["a", "c"]
+    assert rows["report"].result["status_page"]["title"] == "Status"
+    assert rows["summary"].result["text"] == "2 of 3 ok."
+    await session.close()
