@@ -203,7 +203,7 @@ class ContentChecker:
                     )
                 )
             return out
-        if error.validator == "additionalProperties" and props is not None:
+        if error.validator == "additionalProperties":
             extra = [k for k in instance if k not in props]
             allowed = ", ".join(sorted(props)) or "none"
             return [
