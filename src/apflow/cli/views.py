@@ -60,7 +60,13 @@ def task_summary(task: TaskModel) -> dict[str, Any]:
 
 def task_table(tasks: Iterable[TaskModel], title: str | None = None) -> Table:
     """One row per task: spec id, executor, status, duration and the error if any."""
-    table = Table(title=title, title_justify="left", expand=False)
+    tasks = list(tasks)
+    counts: dict[str, int] = {}
+    for task in tasks:
+        label = "running" if task.status == "in_progress" else task.status
+        counts[label] = counts.get(label, 0) + 1
+    caption = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     table.add_column("task", style="cyan", no_wrap=True)
     table.add_column("executor", no_wrap=True)
     table.add_column("status", no_wrap=True)
