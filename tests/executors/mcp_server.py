@@ -53,12 +53,27 @@ def read_env(name: str) -> str:
     return os.environ.get(name, "<unset>")
 
 
+def require_token(app, token: str):
+    """ASGI wrapper: /private/mcp is /mcp behind ``Authorization: Bearer <token>``."""
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/private"):
+            headers = dict(scope.get("headers") or [])
+            if headers.get(b"authorization") != f"Bearer {token}".encode():
+                await send({"type": "http.response.start", "status": 401, "headers": []})
+                await send({"type": "http.response.body", "body": b"unauthorized"})
+                return
+            scope = {**scope, "path": scope["path"][len("/private") :]}
+        await app(scope, receive, send)
+
+    return guarded
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
         import uvicorn
 
-        uvicorn.run(
-            server.streamable_http_app(), host="127.0.0.1", port=int(sys.argv[2]), log_level="error"
-        )
+        app = require_token(server.streamable_http_app(), "s3cret")
+        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="error")
     else:
         server.run()

@@ -101,6 +101,20 @@ async def test_http_tool_error_and_unknown_tool_fail(http_url, allow_private):
     assert out["status"] == "failed" and "nope" in out["error"]
 
 
+async def test_http_headers_reach_the_server(http_url, allow_private):
+    private = http_url.replace("/mcp", "/private/mcp")
+    out = await run(
+        url=private,
+        tool="greet",
+        arguments={"name": "x"},
+        headers={"Authorization": "Bearer s3cret"},
+    )
+    assert out["status"] == "completed", out
+    out = await run(url=private, tool="greet", arguments={"name": "x"}, timeout=10)
+    assert out["status"] == "failed" and "s3cret" not in out["error"]
+    assert "HTTP 401" in out["error"], out
+
+
 async def test_http_timeout(http_url, allow_private):
     out = await run(url=http_url, tool="slow", arguments={"seconds": 10}, timeout=0.5)
     assert out["error_type"] == "timeout"

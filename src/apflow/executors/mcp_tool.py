@@ -82,8 +82,9 @@ class McpToolExecutor(BaseTask):
             return failed("give exactly one of url (HTTP) or command (stdio)", "validation_error")
         timeout = float(inputs.get("timeout", 60))
         errlog = tempfile.TemporaryFile("w+") if "command" in inputs else None
+        statuses: list[int] = []  # HTTP error statuses seen; the SDK's errors omit them
         try:
-            transport = await _transport(inputs, timeout, errlog)
+            transport = await _transport(inputs, timeout, errlog, statuses)
             if isinstance(transport, dict):
                 return transport
             async with asyncio.timeout(timeout):
@@ -101,10 +102,13 @@ class McpToolExecutor(BaseTask):
             if isinstance(leaf, NetError):
                 return failed(str(leaf), leaf.error_type, retryable=leaf.retryable)
             where = inputs.get("command") or redact_url(inputs.get("url", ""))
+            status = f"; server answered HTTP {statuses[-1]}" if statuses else ""
             return failed(
-                f"MCP call to {where} failed: {type(leaf).__name__}: {leaf}" + _tail(errlog),
+                f"MCP call to {where} failed: {type(leaf).__name__}: {leaf}{status}"
+                + _tail(errlog),
                 "mcp_error",
-                retryable=isinstance(leaf, (OSError, ConnectionError)),
+                retryable=isinstance(leaf, (OSError, ConnectionError))
+                or any(code == 429 or code >= 500 for code in statuses),
             )
         finally:
             if errlog is not None:
@@ -120,7 +124,9 @@ class McpToolExecutor(BaseTask):
         return completed({"structured": result.structured_content, "text": text, "other": other})
 
 
-async def _transport(inputs: dict[str, Any], timeout: float, errlog: Any) -> Any:
+async def _transport(
+    inputs: dict[str, Any], timeout: float, errlog: Any, statuses: list[int]
+) -> Any:
     """The SDK transport for the inputs, or a failed result dict when refused."""
     if "command" in inputs:
         reason = stdio_refusal(inputs["command"])
@@ -150,7 +156,16 @@ async def _transport(inputs: dict[str, Any], timeout: float, errlog: Any) -> Any
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
-    http = guarded_client(httpx2, headers=inputs.get("headers"), timeout=httpx2.Timeout(timeout))
+    async def note_status(response: Any) -> None:
+        if response.status_code >= 400:
+            statuses.append(response.status_code)
+
+    http = guarded_client(
+        httpx2,
+        headers=inputs.get("headers"),
+        timeout=httpx2.Timeout(timeout),
+        event_hooks={"response": [note_status]},
+    )
     return _OwnedClient(streamable_http_client(inputs["url"], http_client=http), http)
 
 
