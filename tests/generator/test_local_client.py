@@ -126,3 +126,21 @@ async def test_grammar_constrained_answer_parses_and_matches_the_schema(tiny_mod
     data = json.loads(completion.text)
     jsonschema.validate(data, schema)
     assert data["executor"] in {"rest_executor", "llm_executor"}
+
+
+@pytest.mark.local_model
+async def test_a_repeated_prompt_prefix_is_not_evaluated_again(tiny_model):
+    client = LocalClient(model_path=tiny_model, n_ctx=2048)
+    system_a = "You plan workflows. " + " ".join(f"tool_{i} does job {i}." for i in range(60))
+    system_b = "You check plans. " + " ".join(f"rule_{i} holds for step {i}." for i in range(60))
+
+    async def ask(system: str, user: str) -> float:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        completion = await client.complete(messages, max_tokens=1)
+        assert completion.usage.prompt_tokens > 300
+        return client.last_stats["seconds"]
+
+    cold = await ask(system_a, "fetch a page")
+    await ask(system_b, "fetch a page")  # another prefix in between (as in multi-phase mode)
+    warm = await ask(system_a, "summarise a file")
+    assert warm < cold / 2, (cold, warm)
