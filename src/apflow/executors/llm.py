@@ -25,15 +25,18 @@ class LlmExecutor(BaseTask):
     id = "llm_executor"
     name = "LLM completion"
     description = (
-        "Ask a language model one question: prompt (may embed ${task_id.result...} "
-        "references), optional system message; returns the answer text, or parsed JSON "
+        "One LLM answer to prompt (may embed ${id.result.x}): result.text, or result.json "
         "when json_output is true."
     )
     input_schema = {
         "type": "object",
         "required": ["prompt"],
         "properties": {
-            "prompt": {"type": "string", "minLength": 1, "description": "the user message"},
+            "prompt": {
+                "type": "string",
+                "minLength": 1,
+                "description": "the question; may embed ${task_id.result.field}",
+            },
             "system": {"type": "string", "description": "optional system message"},
             "context": {
                 "type": "array",

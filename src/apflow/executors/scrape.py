@@ -31,8 +31,7 @@ class ScrapeExecutor(BaseTask):
     id = "scrape_executor"
     name = "Scrape web page"
     description = (
-        "Fetch a web page (http/https) and return its title, main text with navigation and "
-        "boilerplate removed, and its links as absolute URLs."
+        "Fetch a web page and return its title, main text (boilerplate removed) and links."
     )
     input_schema = {
         "type": "object",

@@ -21,10 +21,7 @@ SECTIONS = ["cpu", "memory", "disk", "python", "os"]
 class SystemInfoExecutor(BaseTask):
     id = "system_info_executor"
     name = "System info"
-    description = (
-        "Report facts about this machine: CPU count and load, memory, disk usage of a path, "
-        "Python version, and operating system."
-    )
+    description = "Report facts about this machine: CPU, memory, disk, Python and operating system."
     input_schema = {
         "type": "object",
         "properties": {

@@ -38,9 +38,8 @@ class TransformExecutor(BaseTask):
     id = "transform_executor"
     name = "Transform data"
     description = (
-        "Reshape data without code: pick fields by path, pluck a field from each item, merge "
-        "dicts/lists, filter a list by field equality, fill a '{field}' template, count items. "
-        "Input data comes from 'data', or from the results of the dependency ids in 'sources'."
+        "Reshape data without code: pick, pluck, merge, filter, template or count (operations). "
+        "Data comes from 'data', or merged from the results of the dependency ids in 'sources'."
     )
     input_schema = {
         "type": "object",
@@ -53,7 +52,7 @@ class TransformExecutor(BaseTask):
             },
             "operations": {
                 "type": "array",
-                "description": "steps applied in order, each to the previous step's output",
+                "description": "list of {op: pick|pluck|merge|filter|template|count, ...}",
                 "items": {
                     "type": "object",
                     "required": ["op"],
