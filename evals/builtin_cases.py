@@ -381,7 +381,7 @@ CASES = [
         "health report about it.",
         [
             t("info", "system_info_executor", {"sections": ["cpu", "memory"]}),
-            llm("report", "Write a short health report for this machine: $info.result$", "info"),
+            llm("report", "Write a short health report for this machine: $info$", "info"),
         ],
     ),
     case(
@@ -569,7 +569,7 @@ CASES = [
                 "mcp_tool_executor",
                 {"url": "https://mcp.example.com/mcp", "tool": "list_tickets"},
             ),
-            llm("urgent", "Pick the three most urgent tickets: $tickets.content$", "tickets"),
+            llm("urgent", "Pick the three most urgent tickets: $tickets.text$", "tickets"),
         ],
     ),
     case(

@@ -154,3 +154,19 @@ def test_builtin_suite_is_consistent_with_the_live_registry():
             schema["required"] = [r for r in schema.get("required", []) if r not in whole_refs]
             errors = list(Draft202012Validator(schema).iter_errors(inputs))
             assert not errors, (case["id"], task["id"], errors[0].message)
+
+
+def test_builtin_gold_references_name_declared_output_fields():
+    import re
+
+    for case in load_dataset("builtin"):
+        tools = {t["name"]: t for t in case["tools"]}
+        tool_of = {t["id"]: t["tool"] for t in case["gold"]["tasks"]}
+        for task in case["gold"]["tasks"]:
+            for ref_id, field in re.findall(
+                r"\$([A-Za-z0-9_]+)(?:\.([A-Za-z0-9_]+))?\$", str(task)
+            ):
+                assert ref_id in task["depends_on"], (case["id"], task["id"], ref_id)
+                props = (tools[tool_of[ref_id]].get("output_schema") or {}).get("properties")
+                if field and props:
+                    assert field in props, (case["id"], task["id"], f"{ref_id}.{field}")
