@@ -8,6 +8,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry
 from apflow.executors.aggregate import AggregateResultsExecutor
 from apflow.spec import repair_tree, validate_tree
@@ -201,3 +202,61 @@ def test_issues_marked_fixable_are_fixed_by_repair(tree, kinds, data):
     after = validate_tree(spec, REGISTRY)
     if all(i.fixable for i in report.issues):
         assert after.valid, (applied, report.to_text(), fixes, after.to_text())
+
+
+AGGREGATOR_ID = "aggregate_results_executor"
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text("ab${}.r_", max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("ab", max_size=2), inner),
+    max_leaves=8,
+)
+FIELD_VALUES = {
+    "id": st.sampled_from(["a", "b", "root", "", "a b"]) | JSON,
+    "parent_id": st.sampled_from([None, "a", "b", "root", "zz"]) | JSON,
+    "dependencies": st.lists(st.sampled_from(["a", "b", "root"]) | JSON, max_size=3) | JSON,
+    "schemas": st.sampled_from(
+        [{"method": m} for m in ["llm_executor", "LLM", "aggregate_results_executor", "x"]]
+    )
+    | JSON,
+    "inputs": st.dictionaries(st.sampled_from(["prompt", "url"]), JSON) | JSON,
+    "priority": st.integers(-2, 5) | JSON,
+    "params": st.fixed_dictionaries({}, optional={"timeout": JSON, "retries": JSON}) | JSON,
+}
+PLAUSIBLE = {
+    "id": st.sampled_from(["a", "b", "c", "root"]),
+    "parent_id": st.sampled_from([None, "a", "b", "root", "zz"]),
+    "dependencies": st.lists(
+        st.sampled_from(["a", "b", "c", "root", "zz"]) | st.builds(dict, id=st.just("a")),
+        max_size=3,
+    ),
+    "schemas": st.sampled_from(
+        [{"method": m} for m in ["llm_executor", "fetch-executor", AGGREGATOR_ID, "x"]]
+    ),
+    "inputs": st.dictionaries(
+        st.sampled_from(["prompt", "url"]),
+        st.sampled_from(["hi", "${a.result}", "${b.result.x}", "${bad}", 3]),
+        max_size=2,
+    ),
+    "priority": st.integers(0, 4),
+}
+TASKISH = st.fixed_dictionaries(
+    {"id": PLAUSIBLE["id"], "schemas": PLAUSIBLE["schemas"]},
+    optional={k: v for k, v in PLAUSIBLE.items() if k not in ("id", "schemas")},
+) | st.fixed_dictionaries({}, optional=FIELD_VALUES)
+
+
+@FAST
+@given(st.lists(TASKISH, max_size=5) | JSON)
+def test_validation_never_raises_and_repair_only_raises_validation_failed(tree):
+    report = validate_tree(tree, REGISTRY)
+    assert report.valid == (report.issues == [])
+    for issue in report.issues:
+        assert issue.message and (issue.hint or issue.code == "invalid_json")
+    try:
+        spec, _fixes = repair_tree(tree, registry=REGISTRY)
+    except ValidationFailed as exc:
+        assert exc.report.issues
+    else:
+        validate_tree(spec, REGISTRY)
+        if report.valid:
+            assert validate_tree(spec, REGISTRY).valid
