@@ -69,3 +69,11 @@ def test_tasks_cancel_marks_unfinished_tasks_cancelled(cli, db_url):
     assert {t.status for t in load_tree(db_url, root.id)} == {"cancelled"}
     again = cli("tasks", "cancel", root.id)
     assert "nothing to cancel" in again.stdout
+
+
+def test_bad_usage_exits_two_and_version_prints(cli, runner):
+    from apflow.cli.app import app
+
+    assert cli("run", "--max-concurrency", "zero").exit_code == 2
+    assert cli("no-such-command").exit_code == 2
+    assert runner.invoke(app, ["--version"]).stdout.startswith("apflow ")

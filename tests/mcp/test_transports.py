@@ -9,7 +9,9 @@ import httpx2
 import pytest
 import uvicorn
 from mcp.client.streamable_http import streamable_http_client
+from typer.testing import CliRunner
 
+from apflow.cli.app import app
 from apflow.mcp.http import TOKEN_ENV, http_app
 from mcp import Client, StdioServerParameters
 from tests.mcp.conftest import TREE, free_port, wait_for_port
@@ -93,24 +95,14 @@ async def test_http_with_allow_remote_refuses_requests_without_the_bearer_token(
     [
         (["--host", "0.0.0.0"], {}, "only loopback addresses are allowed"),
         (["--host", "127.0.0.1", "--allow-remote"], {TOKEN_ENV: ""}, "needs a bearer token"),
+        (["--host", "10.1.2.3", "--allow-remote"], {TOKEN_ENV: "short"}, "at least 16"),
     ],
 )
-async def test_http_refuses_to_start_unsafely(args, env, message):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "apflow",
-        "serve",
-        "mcp",
-        "--transport",
-        "http",
-        *args,
-        "--port",
-        str(free_port()),
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+def test_http_refuses_to_start_unsafely(args, env, message, monkeypatch):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(
+        app, ["serve", "mcp", "--transport", "http", *args, "--port", str(free_port())]
     )
-    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 1
-    assert message in stderr.decode()
+    assert result.exit_code == 1
+    assert message in result.stderr
