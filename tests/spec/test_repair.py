@@ -158,3 +158,15 @@ def test_a_parent_loop_is_cut_at_its_first_task(registry):
     assert "task 'a': parent_id 'b' closed a parent loop; set it to 'root'" in fixes
     spec, fixes, report = repaired([task("solo", parent_id="solo")], registry)
     assert report.valid and spec.tasks[0].parent_id is None
+
+
+def test_a_root_with_a_shared_id_is_wrapped_not_reused(registry):
+    tree = [
+        task("a", "llm_executor"),
+        task("a", "llm_executor", parent_id="a"),
+        task("a", "aggregate_results_executor"),
+    ]
+    spec, fixes, report = repaired(tree, registry)
+    assert spec.tasks[0].id == "root" and spec.tasks[0].executor == "aggregate_results_executor"
+    assert "parent_cycle" not in report.codes() and "duplicate_id" in report.codes()
+    assert repair_tree(spec, registry=registry)[1] == []

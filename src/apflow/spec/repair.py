@@ -157,13 +157,22 @@ def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
             fixes.append(f"task {task.id!r}: parent {task.parent_id!r} is not usable; made it root")
             task.parent_id = None
         return
-    aggregators = [t for t in roots if t.executor == AGGREGATOR]
+    counts: dict[str, int] = {}
+    for task in tasks:
+        counts[task.id] = counts.get(task.id, 0) + 1
+    # A root whose id is shared cannot be named unambiguously by parent_id: wrap instead.
+    aggregators = [t for t in roots if t.executor == AGGREGATOR and counts[t.id] == 1]
     root: TaskSpec | None = None
-    if len(roots) == 1 and roots[0].executor == AGGREGATOR:
+    if len(roots) == 1 and aggregators:
         root = roots[0]
     elif len(roots) > 1 and len(aggregators) == 1:
         root = aggregators[0]
-    elif len(roots) == 1 and not orphans + cut and not _needs_aggregator(spec, roots[0]):
+    elif (
+        len(roots) == 1
+        and counts[roots[0].id] == 1
+        and not orphans + cut
+        and not _needs_aggregator(spec, roots[0])
+    ):
         return
     if root is None:
         root = TaskSpec(
