@@ -171,3 +171,19 @@ async def test_generate_without_a_model_tells_how_to_get_one(server, monkeypatch
         result = await client.call_tool("generate_task_tree", {"requirement": "anything"})
     assert result.is_error
     assert "apflow models install" in result.content[0].text
+
+
+async def test_failed_generation_tells_the_model_what_was_left_wrong(db_url, registry, tmp_path):
+    from apflow.mcp import TreeService
+
+    bad = [{"id": "only", "schemas": {"method": "no_such_executor_anywhere"}}]
+    answers = tmp_path / "bad.json"
+    answers.write_text(json.dumps([bad] * 4))
+    server = build_server(
+        service=TreeService(db_url, model=f"scripted:{answers}", registry=registry)
+    )
+    async with Client(server) as client:
+        result = await client.call_tool("generate_task_tree", {"requirement": "do it"})
+    assert result.is_error
+    text = result.content[0].text
+    assert "issues left in the last tree" in text and "[unknown_executor]" in text

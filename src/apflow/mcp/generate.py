@@ -79,6 +79,5 @@ async def generate(
         stats=as_dict(result.stats),
     )
     if run:
-        queue_done = await svc.run(result.tree, wait=True)
-        out.run = queue_done
+        out.run = await svc.run(result.tree, wait=True)
     return out

@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from pydantic import Field, WithJsonSchema
 
 from apflow import __version__
-from apflow.core.errors import ApflowError, ValidationFailed
+from apflow.core.errors import ApflowError, GenerationError, ValidationFailed
 from apflow.mcp.generate import generate
 from apflow.mcp.schemas import CancelOut, ExecutorList, GenerateOut, RunOut, ValidationOut
 from apflow.mcp.service import TreeService
@@ -73,7 +73,13 @@ def error_text(exc: ApflowError) -> str:
         lines = [issue.line() for issue in getattr(exc.report, "issues", [])]
         return "the task tree is invalid; nothing was stored or run:\n" + "\n".join(lines)
     message = str(exc.args[0]) if exc.args else type(exc).__name__
-    return f"{message} (hint: {exc.hint})" if exc.hint else message
+    text = f"{message} (hint: {exc.hint})" if exc.hint else message
+    remaining = getattr(exc, "issues", None) if isinstance(exc, GenerationError) else None
+    if remaining:
+        text += "\nissues left in the last tree:\n" + "\n".join(
+            i.line() if hasattr(i, "line") else str(i) for i in remaining[:10]
+        )
+    return text
 
 
 def tool_errors(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
