@@ -74,8 +74,18 @@ class TaskRepository:
         self.session = session
         self._lock: asyncio.Lock = session.info.setdefault("apflow_lock", asyncio.Lock())
         self._writer: AsyncConnection | None = None
-        #: Reads that refreshed loaded objects (the engine re-applies its state after them).
-        self.refreshes = 0
+        session.info.setdefault("apflow_refreshes", 0)
+
+    @property
+    def refreshes(self) -> int:
+        """Reads on this session that refreshed loaded objects (by any repository).
+
+        The engine re-applies its own unsaved state after such a read.
+        """
+        return self.session.info["apflow_refreshes"]
+
+    def _count_refresh(self) -> None:
+        self.session.info["apflow_refreshes"] += 1
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -241,7 +251,7 @@ class TaskRepository:
         """The task with this id (fresh from the database), or None."""
         await self._ready()
         async with self._lock:
-            self.refreshes += 1
+            self._count_refresh()
             with self.session.no_autoflush:
                 return await self.session.get(TaskModel, task_id, populate_existing=True)
 
@@ -256,7 +266,7 @@ class TaskRepository:
         async with self._lock:
             # Reads never autoflush: an unsaved change would open a write transaction on
             # the session's connection and block the engine's writer (SQLite has one writer).
-            self.refreshes += 1
+            self._count_refresh()
             with self.session.no_autoflush:
                 result = await self.session.execute(stmt.execution_options(populate_existing=True))
                 return list(result.scalars().all())
