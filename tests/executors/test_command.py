@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 
 import pytest
 
@@ -132,3 +134,31 @@ async def test_relative_paths_are_refused_even_when_listed(monkeypatch):
     monkeypatch.setenv("APFLOW_COMMAND_ALLOWLIST", "./run.sh")
     out = await run(argv=["./run.sh"])
     assert out["error_type"] == "disallowed" and "relative path" in out["error"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:\tZ") for line in status)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+async def test_timeout_kills_grandchildren_too(enabled, tmp_path):
+    pid_file = tmp_path / "pid"
+    code = (
+        "import subprocess, sys, time;"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
+    started = time.monotonic()
+    out = await run(argv=[PY, "-c", code], timeout=1.5)
+    assert out["error_type"] == "timeout"
+    assert time.monotonic() - started < 10  # not held up by the grandchild's open pipes
+    grandchild = int(pid_file.read_text())
+    for _ in range(50):
+        if not _alive(grandchild):
+            break
+        await asyncio.sleep(0.05)
+    assert not _alive(grandchild)

@@ -10,6 +10,7 @@ killed on timeout or cancellation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -171,7 +172,10 @@ class CommandExecutor(BaseTask):
         finally:
             if proc.returncode is None:
                 _kill_group(proc)
-                await proc.wait()
+                # wait() also waits for the pipes; a daemon that left our group may hold them.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2):
+                        await proc.wait()
         result = {
             "exit_code": code,
             "stdout": out.decode(errors="replace"),
