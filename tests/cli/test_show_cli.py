@@ -38,3 +38,14 @@ def test_show_unknown_root_id_is_one_line_error(cli):
 
 def test_show_rejects_an_unknown_format_as_usage_error(cli, tree_file):
     assert cli("show", str(tree_file), "--format", "svg").exit_code == 2
+
+
+def test_show_invalid_file_still_draws_it_but_warns(cli, tmp_path):
+    tree = json.loads(json.dumps(OFFLINE_TREE))
+    tree[1]["schemas"]["method"] = "nope_executor"
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(tree))
+    result = cli("show", str(path))
+    assert result.exit_code == 0
+    assert "numbers nope_executor" in result.stdout
+    assert "has 1 issue" in result.stderr

@@ -48,21 +48,22 @@ def generate_or_replay(model: str | None):
             from apflow.generator.llm import get_client
 
             get_client(None)
-        except (ConfigError, LLMError):
+        except (ConfigError, LLMError) as exc:
+            reason = str(exc.args[0]) if exc.args else type(exc).__name__
             console.print(
-                "[yellow]no model installed: using the recorded answer[/] "
-                "(install the local model with `apflow models install` to generate live)",
+                f"[yellow]no model available ({escape(reason)}): using the recorded answer[/]; "
+                "install the local model with `apflow models install` to generate live",
                 highlight=False,
             )
             model = RECORDED
     try:
         return _generate(model)
-    except GenerationError as exc:
+    except (GenerationError, LLMError) as exc:
         if model == RECORDED:
             raise
         console.print(
             f"[yellow]the model did not produce a valid tree ({escape(str(exc.args[0]))}); "
-            "using the recorded answer[/]",
+            "using the recorded answer instead[/]",
             highlight=False,
         )
         return _generate(RECORDED)

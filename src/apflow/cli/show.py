@@ -7,9 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from apflow.cli.app import app
-from apflow.cli.common import handle_errors, out, print_json, read_json_file, run_async, state
+from apflow.cli.common import (
+    console,
+    handle_errors,
+    out,
+    print_json,
+    read_json_file,
+    run_async,
+    state,
+)
 from apflow.cli.validate import print_issues
 from apflow.cli.views import spec_tree, stored_tree
 
@@ -41,6 +50,13 @@ def _load_spec(file: str) -> Any:
     if report.spec is None:  # does not even parse as a tree: nothing to draw
         print_issues(report, file)
         raise typer.Exit(1)
+    if not report.valid:
+        n = len(report.issues)
+        console.print(
+            f"[yellow]warning:[/] {escape(file)} has {n} issue{'s' if n != 1 else ''}; "
+            f"`apflow validate {escape(file)}` lists them",
+            highlight=False,
+        )
     return report.spec
 
 
