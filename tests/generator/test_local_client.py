@@ -144,3 +144,11 @@ async def test_a_repeated_prompt_prefix_is_not_evaluated_again(tiny_model):
     await ask(system_b, "fetch a page")  # another prefix in between (as in multi-phase mode)
     warm = await ask(system_a, "summarise a file")
     assert warm < cold / 2, (cold, warm)
+
+
+@pytest.mark.local_model
+async def test_a_prompt_longer_than_the_context_is_refused_before_decoding(tiny_model):
+    client = LocalClient(model_path=tiny_model, n_ctx=256)
+    with pytest.raises(LLMError) as info:
+        await client.complete([{"role": "user", "content": "word " * 400}], max_tokens=8)
+    assert "context window of 256 tokens" in str(info.value) and "n_ctx" in info.value.hint

@@ -213,6 +213,20 @@ class LocalClient:
     def _llama(self) -> Any:
         return _load(self.path, self.n_ctx, self.n_threads or free_cores())
 
+    def _budget(self, llm: Any, messages: list[Message], max_tokens: int) -> int:
+        """``max_tokens`` cut to the room left in the context window (an overflow fails late)."""
+        text = "\n".join(str(m.get("content", "")) for m in messages)
+        # + a few tokens per message for the chat template's role markers
+        prompt = len(llm.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(messages)
+        room = self.n_ctx - prompt
+        if room < 16:
+            raise LLMError(
+                f"the prompt (~{prompt} tokens) does not fit the local model's context window "
+                f"of {self.n_ctx} tokens",
+                hint="shorten the prompt (fewer executors or examples) or pass a larger n_ctx",
+            )
+        return max(1, min(max_tokens, room))
+
     def _run(
         self,
         messages: list[Message],
@@ -223,6 +237,7 @@ class LocalClient:
     ) -> Completion:
         llm = self._llama()
         grammar = _grammar(json_schema) if json_schema is not None else None
+        max_tokens = self._budget(llm, messages, max_tokens)
         with _decode_lock:
             threads = self.n_threads or idle_cores()
             _set_threads(llm, threads)
@@ -235,7 +250,7 @@ class LocalClient:
                     grammar=grammar,
                     logit_bias=logit_bias,
                 )
-            except ValueError as exc:  # e.g. prompt longer than the context window
+            except (ValueError, RuntimeError) as exc:  # e.g. the context window overflowed
                 raise LLMError(
                     f"local model refused the request: {exc}",
                     hint=f"shorten the prompt or raise n_ctx (now {self.n_ctx})",
