@@ -12,7 +12,14 @@ from typing import Any
 
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import executor_register
-from apflow.executors._net import DEFAULT_MAX_BYTES, NetError, fetch, retry_after_seconds
+from apflow.executors._net import (
+    DEFAULT_MAX_BYTES,
+    Fetched,
+    NetError,
+    fetch,
+    redact_url,
+    retry_after_seconds,
+)
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
@@ -111,22 +118,27 @@ class RestExecutor(BaseTask):
         )
         if ok:
             return completed(result)
-        retryable = got.status_code == 429 or got.status_code >= 500
-        extra: dict[str, Any] = {"status_code": got.status_code, "retryable": retryable}
-        wait = retry_after_seconds(got.headers.get("retry-after"))
-        if retryable and wait is not None:
-            extra["retry_after"] = wait
         excerpt = (result["text"] or jsonlib.dumps(result["json"]))[:300]
         want = expected if expected is not None else "2xx"
-        return failed(
-            f"{method} {got.url} returned {got.status_code} (expected {want}): {excerpt}",
-            "http_error",
-            **extra,
+        return status_failure(
+            got,
+            f"{method} {redact_url(got.url)} returned {got.status_code} "
+            f"(expected {want}): {excerpt}",
         )
 
 
+def status_failure(got: Fetched, message: str) -> dict[str, Any]:
+    """A failed result for an HTTP status; 429 and 5xx are retryable, after Retry-After."""
+    retryable = got.status_code == 429 or got.status_code >= 500
+    extra: dict[str, Any] = {"status_code": got.status_code, "retryable": retryable}
+    wait = retry_after_seconds(got.headers.get("retry-after"))
+    if retryable and wait is not None:
+        extra["retry_after"] = wait
+    return failed(message, "http_error", **extra)
+
+
 def _decode(body: bytes, content_type: str) -> dict[str, Any]:
-    text = body.decode(_charset(content_type), errors="replace")
+    text = body.decode(charset_of(content_type), errors="replace")
     if "json" in content_type.lower() or text[:1] in ("{", "["):
         try:
             return {"json": jsonlib.loads(text), "text": None}
@@ -135,7 +147,8 @@ def _decode(body: bytes, content_type: str) -> dict[str, Any]:
     return {"json": None, "text": text}
 
 
-def _charset(content_type: str) -> str:
+def charset_of(content_type: str) -> str:
+    """The charset a Content-Type names, if Python knows it; else utf-8."""
     for part in content_type.split(";")[1:]:
         key, _, value = part.strip().partition("=")
         if key.lower() == "charset" and value:

@@ -16,7 +16,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import executor_register
-from apflow.executors._net import NetError, fetch, retry_after_seconds
+from apflow.executors._net import NetError, fetch, redact_url
+from apflow.executors.http import charset_of, status_failure
 
 # Not <form>: ASP.NET and similar pages wrap their whole body in one.
 _DROP = "script,style,noscript,template,svg,iframe,nav,header,footer,aside,[hidden]"
@@ -105,14 +106,9 @@ class ScrapeExecutor(BaseTask):
         except NetError as exc:
             return failed(str(exc), exc.error_type, retryable=exc.retryable)
         if not 200 <= got.status_code < 300:
-            retryable = got.status_code == 429 or got.status_code >= 500
-            extra: dict[str, Any] = {"status_code": got.status_code, "retryable": retryable}
-            wait = retry_after_seconds(got.headers.get("retry-after"))
-            if retryable and wait is not None:
-                extra["retry_after"] = wait
-            return failed(f"GET {got.url} returned {got.status_code}", "http_error", **extra)
+            return status_failure(got, f"GET {redact_url(got.url)} returned {got.status_code}")
         ctype = got.headers.get("content-type", "text/html").lower()
-        html = got.body.decode(_charset(ctype), errors="replace")
+        html = got.body.decode(charset_of(ctype), errors="replace")
         if "html" in ctype or "xml" in ctype:
             try:
                 page = extract(html, got.url, inputs.get("selector"))
@@ -186,14 +182,3 @@ def extract(html: str, base_url: str, selector: str | None = None) -> dict[str, 
 def _clean(text: str) -> str:
     lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
-
-
-def _charset(content_type: str) -> str:
-    match = re.search(r"charset=\"?([\w.:-]+)", content_type)
-    if match:
-        try:
-            "".encode(match.group(1))
-            return match.group(1)
-        except LookupError:
-            pass
-    return "utf-8"
