@@ -10,6 +10,7 @@ the text comes from ``<main>``/``<article>`` when the page has one.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -111,7 +112,8 @@ class ScrapeExecutor(BaseTask):
         html = got.body.decode(charset_of(ctype), errors="replace")
         if "html" in ctype or "xml" in ctype:
             try:
-                page = extract(html, got.url, inputs.get("selector"))
+                # Parsing a few MiB takes tens of ms: off the loop, so other tasks keep running.
+                page = await asyncio.to_thread(extract, html, got.url, inputs.get("selector"))
             except LookupError as exc:
                 return failed(f"{exc} on {got.url}", "not_found")
             except ValueError as exc:
