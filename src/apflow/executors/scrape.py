@@ -110,10 +110,13 @@ class ScrapeExecutor(BaseTask):
             return status_failure(got, f"GET {redact_url(got.url)} returned {got.status_code}")
         ctype = got.headers.get("content-type", "text/html").lower()
         html = got.body.decode(charset_of(ctype), errors="replace")
+        max_links = int(inputs.get("max_links", 200)) if inputs.get("include_links", True) else 0
         if "html" in ctype or "xml" in ctype:
             try:
                 # Parsing a few MiB takes tens of ms: off the loop, so other tasks keep running.
-                page = await asyncio.to_thread(extract, html, got.url, inputs.get("selector"))
+                page = await asyncio.to_thread(
+                    extract, html, got.url, inputs.get("selector"), max_links
+                )
             except LookupError as exc:
                 return failed(f"{exc} on {got.url}", "not_found")
             except ValueError as exc:
@@ -127,9 +130,6 @@ class ScrapeExecutor(BaseTask):
         max_chars = int(inputs.get("max_chars", 20000))
         cut = len(page["text"]) > max_chars
         page["text"] = page["text"][:max_chars]
-        page["links"] = page["links"][: inputs.get("max_links", 200)]
-        if not inputs.get("include_links", True):
-            page["links"] = []
         return completed(
             {
                 "url": got.url,
@@ -140,8 +140,10 @@ class ScrapeExecutor(BaseTask):
         )
 
 
-def extract(html: str, base_url: str, selector: str | None = None) -> dict[str, Any]:
-    """Title, meta description, main text and absolute links of an HTML document."""
+def extract(
+    html: str, base_url: str, selector: str | None = None, max_links: int = 200
+) -> dict[str, Any]:
+    """Title, meta description, main text and up to ``max_links`` absolute links."""
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(html)
@@ -169,7 +171,9 @@ def extract(html: str, base_url: str, selector: str | None = None) -> dict[str, 
     root = root or tree.body or tree.root
     links: list[dict[str, str]] = []
     seen: set[str] = set()
-    for a in root.css("a[href]") if root else []:
+    for a in root.css("a[href]") if root and max_links else []:
+        if len(links) >= max_links:  # urljoin dominates on link-heavy pages
+            break
         href = urldefrag(urljoin(base_url, (a.attributes.get("href") or "").strip()))[0]
         if urlsplit(href).scheme in {"http", "https"} and href not in seen:
             seen.add(href)
