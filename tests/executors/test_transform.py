@@ -72,6 +72,12 @@ async def test_filter_then_pluck_then_count():
     assert await ok(data="abc", operations=[{"op": "length"}]) == 3
 
 
+async def test_filter_skips_items_without_the_field():
+    data = [{"kind": "a"}, {"other": 1}, "text", {"kind": "a", "x": 2}]
+    out = await ok(data=data, operations=[{"op": "filter", "where": {"kind": "a"}}])
+    assert out == [{"kind": "a"}, {"kind": "a", "x": 2}]
+
+
 async def test_merge_dicts_deep_and_shallow_and_lists_concatenate():
     a = {"x": {"p": 1, "q": 1}, "k": 1}
     b = {"x": {"q": 2}, "m": 2}

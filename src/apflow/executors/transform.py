@@ -20,7 +20,8 @@ _PATH = {
     "type": "string",
     "description": "dotted path 'a.b.0.c' or JSONPath '$.a.b[0]', '$.items[*].name'",
 }
-_MISSING = object()
+_MISSING = object()  # "no default given": a missing path is an error
+_ABSENT = object()  # filter: a missing field simply does not match
 
 
 class TransformError(Exception):
@@ -143,7 +144,7 @@ def apply(op: dict[str, Any], value: Any) -> Any:
         return [
             item
             for item in _list(value)
-            if all(get_path(item, p, _MISSING) == want for p, want in where.items())
+            if all(get_path(item, p, _ABSENT) == want for p, want in where.items())
         ]
     if kind == "template":
         return render(op["template"], value)
