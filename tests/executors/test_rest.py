@@ -146,9 +146,27 @@ async def test_invalid_inputs_fail_validation(inputs, where):
     assert where in out["error"]
 
 
-async def test_json_and_body_together_are_rejected():
+async def test_two_bodies_together_are_rejected():
     out = await run(url="http://127.0.0.1:1/", json={}, body="x")
-    assert out["error_type"] == "validation_error" and "not both" in out["error"]
+    assert out["error_type"] == "validation_error" and "not json and body" in out["error"]
+    out = await run(url="http://127.0.0.1:1/", form={"a": "b"}, body="x")
+    assert out["error_type"] == "validation_error"
+
+
+async def test_form_fields_are_sent_url_encoded(httpserver):
+    httpserver.expect_request(
+        "/token",
+        method="POST",
+        data="grant_type=client_credentials&scope=read+write",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ).respond_with_json({"access_token": "t"})
+    out = await run(
+        url=httpserver.url_for("/token"),
+        method="POST",
+        form={"grant_type": "client_credentials", "scope": "read write"},
+    )
+    assert out["status"] == "completed", out
+    assert out["result"]["json"] == {"access_token": "t"}
 
 
 async def test_runs_inside_the_engine_and_feeds_the_aggregator(httpserver):

@@ -210,6 +210,7 @@ async def fetch(
     params: dict[str, Any] | None = None,
     json: Any = None,
     content: str | bytes | None = None,
+    data: dict[str, Any] | None = None,
     timeout: float = 30.0,
     max_bytes: int = DEFAULT_MAX_BYTES,
     truncate: bool = False,
@@ -230,7 +231,13 @@ async def fetch(
             while True:
                 logger.debug("%s %s headers=%s", method, redact_url(url), redact_headers(headers))
                 request = client.build_request(
-                    method, url, headers=headers, params=params, json=json, content=content
+                    method,
+                    url,
+                    headers=headers,
+                    params=params,
+                    json=json,
+                    content=content,
+                    data=data,
                 )
                 response = await client.send(request, stream=True)
                 try:
@@ -250,7 +257,7 @@ async def fetch(
                         if response.status_code == 303 or (
                             response.status_code in {301, 302} and method.upper() == "POST"
                         ):
-                            method, json, content = "GET", None, None
+                            method, json, content, data = "GET", None, None, None
                             headers = {
                                 k: v for k, v in headers.items() if k.lower() != "content-type"
                             }

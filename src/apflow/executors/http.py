@@ -49,8 +49,13 @@ class RestExecutor(BaseTask):
                 "additionalProperties": {"type": ["string", "number", "boolean"]},
                 "description": "query-string parameters added to the URL",
             },
-            "json": {"description": "JSON request body (any JSON value); not with body"},
-            "body": {"type": "string", "description": "raw text request body; not with json"},
+            "json": {"description": "JSON request body (any JSON value)"},
+            "body": {"type": "string", "description": "raw text request body"},
+            "form": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+                "description": "form fields sent url-encoded (application/x-www-form-urlencoded)",
+            },
             "timeout": {
                 "type": "number",
                 "exclusiveMinimum": 0,
@@ -92,8 +97,9 @@ class RestExecutor(BaseTask):
         invalid = self.validate_inputs(inputs)
         if invalid:
             return invalid
-        if "json" in inputs and "body" in inputs:
-            return failed("give either json or body, not both", "validation_error")
+        bodies = [k for k in ("json", "body", "form") if k in inputs]
+        if len(bodies) > 1:
+            return failed(f"give one request body, not {' and '.join(bodies)}", "validation_error")
         method = inputs.get("method", "GET")
         try:
             got = await fetch(
@@ -103,6 +109,7 @@ class RestExecutor(BaseTask):
                 params=inputs.get("query"),
                 json=inputs.get("json"),
                 content=inputs.get("body"),
+                data=inputs.get("form"),
                 timeout=float(inputs.get("timeout", 30)),
                 max_bytes=int(inputs.get("max_bytes", DEFAULT_MAX_BYTES)),
             )
