@@ -270,3 +270,26 @@ def test_sync_wrapper_and_model_string(registry, tmp_path):
 async def test_sync_wrapper_inside_a_running_loop_says_to_await(registry):
     with pytest.raises(GenerationError, match="running event loop"):
         generate_tree_sync(REQUIREMENT, client=ScriptedClient([]), registry=registry)
+
+
+async def test_output_budget_follows_the_plan_size(registry):
+    plan = {
+        "steps": [
+            {"id": "fetch", "does": "download", "executor": "fetch_page", "needs": []},
+            {"id": "summary", "does": "summarise", "executor": "summarise_text", "needs": []},
+        ]
+    }
+    client = ScriptedClient([json.dumps(plan), json.dumps(GOOD)])
+    await generate_tree(REQUIREMENT, mode="multi_phase", client=client, registry=registry)
+    plan_budget, tree_budget = (r["max_tokens"] for r in client.history)
+    assert plan_budget < tree_budget < 1000
+
+
+async def test_cut_off_answer_is_reasked_with_a_shortened_copy(registry):
+    runaway = '{"tasks":[{"id":"root","inputs":{"text":"' + "blah " * 2000
+    client = ScriptedClient([runaway, json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert result.attempts[0]["issues"][0]["code"] == "invalid_json"
+    reask = client.history[1]["messages"]
+    assert len(reask[-2]["content"]) < 2100
+    assert "cut off" in reask[-1]["content"] and "shorter tree" in reask[-1]["content"]

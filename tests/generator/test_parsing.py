@@ -48,7 +48,8 @@ def test_tree_shapes_are_normalised_to_a_task_list(value, ids):
     [
         ("", "empty answer"),
         ("I cannot do that.", "no JSON object"),
-        ('{"tasks": [{"id": "a", }', "not valid JSON"),
+        ('{"tasks": [{"id": "a", }', "cut off at the length limit"),
+        ('{"x": tru}', "not valid JSON"),
         ('{"a": 1, "b": }', "line 1 column"),
     ],
 )

@@ -13,9 +13,18 @@ from apflow.generator.run import Run
 from apflow.generator.schemas import plan_schema, tree_schema
 from apflow.spec import TaskTreeSpec
 
-#: Output budgets: a compact 10-task tree is ~600 tokens; bounded so a looping model stops.
-TREE_TOKENS = 1536
-PLAN_TOKENS = 640
+#: Output budgets: a compact 10-task tree is ~600 tokens, a plan step ~35. Bounded so that a
+#: small model stuck repeating itself stops early instead of running for minutes on a CPU.
+TREE_TOKENS = 1280
+PLAN_TOKENS = 400
+TOKENS_PER_TASK = 120
+
+
+def structure_tokens(steps: list[dict[str, Any]] | None) -> int:
+    """The tree budget when the plan says how many tasks there will be (root included)."""
+    if not steps:
+        return TREE_TOKENS
+    return min(TREE_TOKENS * 2, 200 + TOKENS_PER_TASK * (len(steps) + 1))
 
 
 @dataclass
@@ -133,7 +142,7 @@ async def multi_phase(
         "structure",
         messages,
         schema=tree_schema(offer.ids),
-        max_tokens=TREE_TOKENS,
+        max_tokens=structure_tokens(steps),
         max_repairs=max_repairs,
     )
     return spec, steps

@@ -20,9 +20,9 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\n?(.*?)```", re.DOTALL)
 class JSONParseError(LLMError):
     """The model's answer held no JSON we could read; ``text`` is the answer itself."""
 
-    def __init__(self, message: str, text: str) -> None:
+    def __init__(self, message: str, text: str, hint: str | None = None) -> None:
         self.text = text
-        super().__init__(message, hint="answer with one JSON object and nothing else")
+        super().__init__(message, hint=hint or "answer with one JSON object and nothing else")
 
 
 def _without_trailing_commas(text: str) -> str:
@@ -79,6 +79,27 @@ def _balanced_spans(text: str) -> list[str]:
     return spans
 
 
+def cut_off(text: str) -> bool:
+    """True when ``text`` ends inside an unfinished JSON value (the length limit was hit)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"' and depth > 0:
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]" and depth > 0:
+            depth -= 1
+    return depth > 0
+
+
 def _loads(candidate: str) -> Any:
     try:
         return json.loads(candidate)
@@ -112,6 +133,14 @@ def parse_json(text: str) -> Any:
         except json.JSONDecodeError as exc:
             first_error = first_error or exc
             continue
+    if cut_off(text):
+        raise JSONParseError(
+            f"the answer stops before its JSON is complete ({len(text)} characters; it was "
+            "probably cut off at the length limit)",
+            text,
+            hint="answer with a shorter tree: short ids, only the inputs that are needed, "
+            "no long texts",
+        )
     if first_error is not None and ("{" in text or "[" in text):
         line = first_error.doc.splitlines()[first_error.lineno - 1 : first_error.lineno]
         near = (line[0] if line else "")[max(0, first_error.colno - 30) : first_error.colno + 30]

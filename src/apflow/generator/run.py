@@ -23,6 +23,8 @@ from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
 from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, validate_tree
 
 logger = get_logger(__name__)
+#: How much of an unreadable answer is sent back when re-asking.
+SHOWN_CHARS = 2000
 
 
 @dataclass
@@ -171,7 +173,10 @@ class Run:
     ) -> list[Message]:
         """The original request, the model's tree (as repaired so far), then the issues."""
         base = messages if first else messages[:-2]
-        shown = text if isinstance(checked.tasks, str) else compact({"tasks": checked.tasks})
+        if isinstance(checked.tasks, str):  # unreadable: show its start, not a runaway answer
+            shown = text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + " ..."
+        else:
+            shown = compact({"tasks": checked.tasks})
         issues = [i.model_dump() for i in checked.issues]
         reask = prompting.render("repair.j2", issues=issues, requirement=self.requirement)
         return [*base, {"role": "assistant", "content": shown}, {"role": "user", "content": reask}]
