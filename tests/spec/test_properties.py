@@ -262,3 +262,16 @@ def test_validation_never_raises_and_repair_only_raises_validation_failed(tree):
         if report.valid:
             assert after.valid
         assert repair_tree(spec, registry=REGISTRY)[1] == []  # repair is idempotent
+
+
+@FAST
+@given(st.lists(TASKISH, min_size=1, max_size=6))
+def test_each_issue_marked_fixable_is_gone_after_repair(tree):
+    report = validate_tree(tree, REGISTRY)
+    if report.spec is None or "duplicate_id" in report.codes():
+        return  # with shared ids, messages of different tasks coincide
+    spec, fixes = repair_tree(tree, registry=REGISTRY)
+    after = validate_tree(spec, REGISTRY)
+    fixable = {(i.code, i.task_id, i.message) for i in report.issues if i.fixable}
+    remaining = {(i.code, i.task_id, i.message) for i in after.issues}
+    assert not fixable & remaining, (report.to_text(), fixes, after.to_text())

@@ -246,11 +246,11 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
                 )
             )
         elif ref.task_id not in declared:
-            issues.append(_undeclared(task, ref, raw, where, graph))
+            issues.append(_undeclared(i, task, ref, raw, where, graph))
     return issues
 
 
-def _undeclared(task: TaskSpec, ref: Any, raw: str, where: str, graph: SpecGraph) -> Issue:
+def _undeclared(i: int, task: TaskSpec, ref: Any, raw: str, where: str, graph: SpecGraph) -> Issue:
     target = ref.task_id
     if target == task.id:
         message, hint, fixable = (
@@ -259,10 +259,14 @@ def _undeclared(task: TaskSpec, ref: Any, raw: str, where: str, graph: SpecGraph
             False,
         )
     elif target in graph.index:
-        fixable = not graph.depends_on(target, task.id)
+        # A duplicate's edges are ambiguous (ids resolve to the first task), so only the
+        # first task with an id gets a dependency added by repair.
+        first = graph.index[task.id] == i
+        closes_cycle = first and graph.depends_on(target, task.id)
+        fixable = first and not closes_cycle
         message = f"{raw} uses the result of {target!r}, but the task does not depend on it"
         hint = f'add "{target}" to the dependencies of "{task.id}"'
-        if not fixable:
+        if closes_cycle:
             hint = f"{target!r} runs after this task; reference a task that runs before it"
     else:
         deps = ", ".join(sorted(set(task.dependency_ids()))) or "none"
