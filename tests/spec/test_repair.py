@@ -170,3 +170,11 @@ def test_a_root_with_a_shared_id_is_wrapped_not_reused(registry):
     assert spec.tasks[0].id == "root" and spec.tasks[0].executor == "aggregate_results_executor"
     assert "parent_cycle" not in report.codes() and "duplicate_id" in report.codes()
     assert repair_tree(spec, registry=registry)[1] == []
+
+
+def test_renaming_a_long_duplicate_id_keeps_it_within_the_id_limit(registry):
+    long = "x" * 100
+    tree = good_tree() + [task(long, parent_id="root"), task(long, parent_id="root")]
+    spec, fixes, report = repaired(tree, registry)
+    assert report.valid, report.to_text()
+    assert spec.tasks[-1].id == "x" * 90 + "_2"

@@ -17,7 +17,8 @@ def _quote(ids: list[str]) -> str:
 
 
 def free_id(base: str, taken: set[str] | dict[str, int], start: int = 2) -> str:
-    """``base_<n>`` with the smallest n >= start that no task uses."""
+    """``base_<n>`` with the smallest n >= start that no task uses (kept under 100 chars)."""
+    base = base[:90]
     n = start
     while f"{base}_{n}" in taken:
         n += 1
