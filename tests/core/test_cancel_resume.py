@@ -68,7 +68,12 @@ async def test_cancel_stops_running_tasks_and_marks_unfinished_cancelled(session
 
     run = asyncio.create_task(manager.run_tree(root.id))
     await asyncio.wait_for(started.wait(), 5)
-    await asyncio.sleep(0.05)  # let both blockers start
+    for _ in range(100):  # let both blockers reach their sleep
+        rows = [await stored(repo, b.id) for b in blockers]
+        if all(r.status == "in_progress" for r in rows):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)
     assert manager.is_running(root.id)
     begin = time.perf_counter()
     count = await manager.cancel(root.id)
