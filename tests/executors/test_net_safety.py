@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 from werkzeug import Response
 
-from apflow.executors import _net
+from apflow.executors import _fetch, _net
 from apflow.executors.http import RestExecutor
 from apflow.executors.scrape import ScrapeExecutor
 
@@ -150,10 +150,10 @@ async def test_request_logs_never_show_secret_headers(httpserver, allow_private,
 
 
 def test_retry_after_accepts_seconds_and_dates():
-    assert _net.retry_after_seconds("12") == 12.0
+    assert _fetch.retry_after_seconds("12") == 12.0
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= _net.retry_after_seconds(later) <= 31
-    assert _net.retry_after_seconds("soon") is None
+    assert 25 <= _fetch.retry_after_seconds(later) <= 31
+    assert _fetch.retry_after_seconds("soon") is None
 
 
 @pytest.mark.parametrize(
@@ -169,3 +169,24 @@ def test_retry_after_accepts_seconds_and_dates():
 )
 def test_address_classification(address, blocked):
     assert (_net.blocked_reason(address) is not None) is blocked
+
+
+@pytest.mark.usefixtures("loopback_one_is_public")
+async def test_environment_proxy_is_used_after_the_target_is_checked(
+    httpserver, fake_dns, closed_port_url, monkeypatch
+):
+    """The target port is closed, so only a request through the proxy can succeed."""
+    fake_dns["api.test"] = "127.0.0.1"
+    target_port = closed_port_url.rsplit(":", 1)[1].strip("/")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{httpserver.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    httpserver.expect_request("/via").respond_with_data("proxied")
+    out = await rest(f"http://api.test:{target_port}/via")
+    assert out["status"] == "completed", out
+    assert out["result"]["text"] == "proxied"
+    seen = httpserver.log[0][0]
+    assert seen.headers["Host"] == f"api.test:{target_port}"
+    # The proxy never gets a private target: the check still runs first.
+    out = await rest("http://10.0.0.1/")
+    assert out["error_type"] == "disallowed" and len(httpserver.log) == 1

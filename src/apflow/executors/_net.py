@@ -1,11 +1,11 @@
-"""Outbound HTTP for executors: SSRF guard, manual redirects, size caps, header redaction.
+"""The SSRF guard for executors' outbound HTTP, and header/URL redaction.
 
 Generated trees put model-written URLs into requests, so a URL is untrusted input.
-Every connection goes through :class:`GuardedTransport`, which resolves the host,
-refuses the request when ANY address is loopback, private, link-local, reserved or a
-cloud metadata address, and then connects to the checked address itself (Host header
-and TLS SNI keep the name), so a DNS answer cannot change between check and connect.
-Redirects are followed here, one hop at a time, so every hop is checked the same way.
+Every connection goes through the guarded transport, which resolves the host, refuses
+the request when ANY address is loopback, private, link-local, reserved or a cloud
+metadata address, and then connects to the checked address itself (Host header and TLS
+SNI keep the name), so a DNS answer cannot change between check and connect. The
+standard proxy variables (``HTTPS_PROXY``, ``NO_PROXY``...) are honoured.
 ``APFLOW_ALLOW_PRIVATE_NETWORK=1`` turns the address check off (local services, tests).
 """
 
@@ -15,21 +15,13 @@ import asyncio
 import ipaddress
 import re
 import socket
-import time
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+import urllib.request
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from apflow.core.config import flag
-from apflow.core.utils.logger import get_logger
-
-logger = get_logger(__name__)
 
 ALLOW_PRIVATE_ENV = "APFLOW_ALLOW_PRIVATE_NETWORK"
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-MAX_REDIRECTS = 5
-_REDIRECTS = {301, 302, 303, 307, 308}
 _SENSITIVE = re.compile(r"authorization|cookie|key|token|secret|password|session", re.I)
 REDACTED = "***"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -146,24 +138,36 @@ async def check_url(url: str) -> None:
         await resolve_checked(host, port)
 
 
+def proxy_for(scheme: str, host: str) -> str | None:
+    """The proxy the environment names for this request (HTTP(S)_PROXY, NO_PROXY), if any."""
+    proxies = urllib.request.getproxies()
+    if scheme not in proxies or urllib.request.proxy_bypass(host):
+        return None
+    return proxies[scheme]
+
+
 def _guarded_transport_class(httpx_module: Any) -> type:
     class GuardedTransport(httpx_module.AsyncBaseTransport):
-        """Checks and pins the address of every request before the inner transport connects."""
+        """Checks and pins the address of every request before a connection is made."""
 
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
+        def __init__(self) -> None:
+            self.transports: dict[str | None, Any] = {}
 
         async def handle_async_request(self, request: Any) -> Any:
-            url = str(request.url)
-            _, host, port = check_scheme(url)
+            scheme, host, port = check_scheme(str(request.url))
+            proxy = proxy_for(scheme, host)
             if not private_network_allowed():
                 addresses = await resolve_checked(host, port)
-                request.url = request.url.copy_with(host=addresses[0])
-                request.extensions = {**request.extensions, "sni_hostname": host}
-            return await self.inner.handle_async_request(request)
+                if proxy is None:  # a proxy must get the name: it forwards it as the Host
+                    request.url = request.url.copy_with(host=addresses[0])
+                    request.extensions = {**request.extensions, "sni_hostname": host}
+            if proxy not in self.transports:
+                self.transports[proxy] = httpx_module.AsyncHTTPTransport(proxy=proxy)
+            return await self.transports[proxy].handle_async_request(request)
 
         async def aclose(self) -> None:
-            await self.inner.aclose()
+            for transport in self.transports.values():
+                await transport.aclose()
 
     return GuardedTransport
 
@@ -172,134 +176,5 @@ def guarded_client(httpx_module: Any = None, **kwargs: Any) -> Any:
     """An ``httpx.AsyncClient`` (or ``httpx2``) whose every connection is address-checked."""
     if httpx_module is None:
         import httpx as httpx_module
-    transport = _guarded_transport_class(httpx_module)(httpx_module.AsyncHTTPTransport())
+    transport = _guarded_transport_class(httpx_module)()
     return httpx_module.AsyncClient(transport=transport, follow_redirects=False, **kwargs)
-
-
-# -- fetching ---------------------------------------------------------------------------
-
-
-@dataclass
-class Fetched:
-    status_code: int
-    headers: dict[str, str]
-    body: bytes
-    url: str
-    truncated: bool = False
-    redirects: list[str] = field(default_factory=list)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-async def fetch(
-    method: str,
-    url: str,
-    *,
-    headers: dict[str, str] | None = None,
-    params: dict[str, Any] | None = None,
-    json: Any = None,
-    content: str | bytes | None = None,
-    data: dict[str, Any] | None = None,
-    timeout: float = 30.0,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    truncate: bool = False,
-    max_redirects: int = MAX_REDIRECTS,
-) -> Fetched:
-    """One HTTP exchange with checked redirects and a body cap.
-
-    Past ``max_bytes`` it stops reading: the body is cut (``truncate=True``) or
-    :class:`TooLarge` is raised. Raises :class:`NetError` subclasses, never httpx errors.
-    """
-    import httpx
-
-    check_scheme(url)
-    headers = dict(headers or {})
-    hops: list[str] = []
-    try:
-        async with asyncio.timeout(timeout), guarded_client(timeout=timeout) as client:
-            while True:
-                logger.debug("%s %s headers=%s", method, redact_url(url), redact_headers(headers))
-                request = client.build_request(
-                    method,
-                    url,
-                    headers=headers,
-                    params=params,
-                    json=json,
-                    content=content,
-                    data=data,
-                )
-                response = await client.send(request, stream=True)
-                try:
-                    location = response.headers.get("location")
-                    if response.status_code in _REDIRECTS and location:
-                        if len(hops) >= max_redirects:
-                            raise NetError(
-                                f"more than {max_redirects} redirects from {redact_url(url)}"
-                            )
-                        nxt = urljoin(url, location)  # response.url holds the pinned IP
-                        check_scheme(nxt)
-                        hops.append(nxt)
-                        if urlsplit(nxt)[:2] != urlsplit(url)[:2]:  # new origin: drop secrets
-                            headers = {
-                                k: v for k, v in headers.items() if not is_sensitive_header(k)
-                            }
-                        if response.status_code == 303 or (
-                            response.status_code in {301, 302} and method.upper() == "POST"
-                        ):
-                            method, json, content, data = "GET", None, None, None
-                            headers = {
-                                k: v for k, v in headers.items() if k.lower() != "content-type"
-                            }
-                        params = None  # the Location already carries its query
-                        url = nxt
-                        continue
-                    body, cut = await _read_capped(response, max_bytes)
-                finally:
-                    await response.aclose()
-                if cut and not truncate:
-                    raise TooLarge(
-                        f"response from {redact_url(url)} is larger than {max_bytes} bytes; "
-                        "raise max_bytes if you need all of it"
-                    )
-                return Fetched(
-                    status_code=response.status_code,
-                    headers=redact_headers(response.headers),
-                    body=body,
-                    url=url,
-                    truncated=cut,
-                    redirects=hops,
-                )
-    except (TimeoutError, httpx.TimeoutException):
-        raise NetTimeout(f"request to {redact_url(url)} timed out after {timeout}s") from None
-    except httpx.TransportError as exc:
-        bad_certificate = "CERTIFICATE_VERIFY_FAILED" in str(exc)  # retrying will not fix it
-        raise NetError(
-            f"cannot reach {redact_url(url)}: {type(exc).__name__}: {exc}",
-            retryable=not bad_certificate,
-        ) from None
-    except httpx.InvalidURL as exc:
-        raise Disallowed(f"invalid URL {redact_url(url)!r}: {exc}") from None
-    except httpx.HTTPError as exc:  # e.g. a body that does not decode
-        raise NetError(f"bad response from {redact_url(url)}: {exc}") from None
-
-
-async def _read_capped(response: Any, max_bytes: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            return b"".join(chunks)[:max_bytes], True
-    return b"".join(chunks), False

@@ -12,14 +12,8 @@ from typing import Any
 
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import executor_register
-from apflow.executors._net import (
-    DEFAULT_MAX_BYTES,
-    Fetched,
-    NetError,
-    fetch,
-    redact_url,
-    retry_after_seconds,
-)
+from apflow.executors._fetch import DEFAULT_MAX_BYTES, Fetched, fetch, retry_after_seconds
+from apflow.executors._net import NetError, redact_url
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 

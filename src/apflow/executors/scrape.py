@@ -17,7 +17,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.core.registry import executor_register
-from apflow.executors._net import NetError, fetch, redact_url
+from apflow.executors._fetch import fetch
+from apflow.executors._net import NetError, redact_url
 from apflow.executors.http import charset_of, status_failure
 
 # Not <form>: ASP.NET and similar pages wrap their whole body in one.
