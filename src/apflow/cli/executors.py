@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -30,10 +31,10 @@ def list_executors(
     if as_json:
         print_json(described)
         return
-    table = Table()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", style="cyan", no_wrap=True)
-    table.add_column("inputs", no_wrap=False)
-    table.add_column("description")
+    table.add_column("inputs", max_width=22)
+    table.add_column("description", ratio=1, overflow="fold")
     for d in described:
         props = (d.get("input_schema") or {}).get("properties") or {}
         required = set((d.get("input_schema") or {}).get("required") or [])
