@@ -7,7 +7,7 @@ import json
 import pytest
 
 from apflow.core.errors import ValidationFailed
-from apflow.spec import ExecutorPolicy, Limits, validate_tree
+from apflow.spec import ExecutorPolicy, Limits, repair_tree, validate_tree
 
 from .conftest import good_tree, task
 
@@ -84,6 +84,21 @@ def test_input_too_large(registry):
         validate_tree(tree, registry, limits=Limits(max_input_bytes=1024)), "input_too_large"
     )
     assert issue.task_id == "fetch" and issue.path == "tasks[1].inputs"
+
+
+def test_deeply_nested_input_is_refused_without_crashing(registry):
+    inner: dict = {}
+    cursor = inner
+    for _ in range(3000):
+        cursor["a"] = {}
+        cursor = cursor["a"]
+    tree = good_tree()
+    tree[1]["inputs"] = inner
+    (issue,) = only(validate_tree(tree, registry), "input_too_large")
+    assert "nested more than 32 levels" in issue.message
+    assert validate_tree("[" * 5000 + "]" * 5000, registry).codes() == ["invalid_json"]
+    with pytest.raises(ValidationFailed):
+        repair_tree(tree, registry=registry)
 
 
 def test_duplicate_id_is_fixable_only_when_nobody_refers_to_it(registry):

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from apflow.core import references
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.registry import ExecutorRegistry
-from apflow.spec.graph import SpecGraph
+from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
 from apflow.spec.report import Issue, path_of
@@ -82,12 +82,32 @@ class ContentChecker:
     def check(self, spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
         issues: list[Issue] = []
         for i, task in enumerate(spec.tasks):
-            issues += self._size_and_priority(i, task)
+            too_deep = self._depth(i, task)
+            issues += too_deep or self._size(i, task)
+            issues += self._priority(i, task)
+            if too_deep:
+                continue  # the remaining checks walk the inputs recursively
             issues += self._executor(i, task, graph)
             issues += reference_issues(i, task, graph)
         return issues
 
-    def _size_and_priority(self, i: int, task: TaskSpec) -> list[Issue]:
+    def _depth(self, i: int, task: TaskSpec) -> list[Issue]:
+        limit = min(self.limits.max_input_depth, MAX_SCAN_DEPTH)
+        depth = json_depth(task.inputs, limit)
+        if depth <= limit:
+            return []
+        return [
+            Issue(
+                code="input_too_large",
+                task_id=task.id,
+                path=path_of("tasks", i, "inputs"),
+                message=f"inputs are nested more than {limit} levels deep",
+                hint="flatten the inputs; pass structured data between tasks with "
+                "${task_id.result} references instead of inlining it",
+            )
+        ]
+
+    def _size(self, i: int, task: TaskSpec) -> list[Issue]:
         issues = []
         size = len(json.dumps(task.inputs, default=str).encode())
         if size > self.limits.max_input_bytes:
@@ -102,6 +122,10 @@ class ContentChecker:
                     "on with a ${task_id.result} reference instead of inlining it",
                 )
             )
+        return issues
+
+    def _priority(self, i: int, task: TaskSpec) -> list[Issue]:
+        issues = []
         if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
             issues.append(
                 Issue(

@@ -12,6 +12,25 @@ from typing import Any
 from apflow.core import references
 from apflow.spec.models import TaskSpec, TaskTreeSpec
 
+#: Deeper JSON is not walked by recursive helpers (json, jsonschema, references).
+MAX_SCAN_DEPTH = 200
+
+
+def json_depth(value: Any, cap: int) -> int:
+    """Nesting depth of a JSON value, counted without recursion; stops once past ``cap``."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > cap:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
 
 class SpecGraph:
     """Index of a spec by id (first occurrence wins) and its dependency edges."""
@@ -32,9 +51,11 @@ class SpecGraph:
                     self.deps[tid].append(dep.id)
 
     def refs(self, i: int) -> list[tuple[tuple, str, Any]]:
-        """``find_references`` of task i's inputs, computed once."""
+        """``find_references`` of task i's inputs, computed once (none when absurdly deep)."""
         if i not in self._refs:
-            self._refs[i] = list(references.find_references(self.tasks[i].inputs))
+            inputs = self.tasks[i].inputs
+            deep = json_depth(inputs, MAX_SCAN_DEPTH) > MAX_SCAN_DEPTH
+            self._refs[i] = [] if deep else list(references.find_references(inputs))
         return self._refs[i]
 
     def task(self, task_id: str) -> TaskSpec | None:

@@ -26,6 +26,13 @@ def load_raw(obj: Any) -> tuple[Any, list[Issue]]:
         return obj, []
     try:
         return json.loads(obj), []
+    except RecursionError:
+        issue = Issue(
+            code="invalid_json",
+            message="the JSON is nested too deeply to read",
+            hint="return a flat JSON list of task objects; keep inputs a few levels deep",
+        )
+        return None, [issue]
     except json.JSONDecodeError as exc:
         issue = Issue(
             code="invalid_json",

@@ -44,3 +44,4 @@ class Limits:
 
     max_tasks: int = 200
     max_input_bytes: int = 65536
+    max_input_depth: int = 32

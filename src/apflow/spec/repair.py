@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
-from apflow.spec.graph import SpecGraph, referenced_ids
+from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth, referenced_ids
 from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
-from apflow.spec.report import ValidationReport
+from apflow.spec.report import Issue, ValidationReport
 from apflow.spec.snap import snap_executor
 from apflow.spec.structure import free_id, new_root_id
 
@@ -32,6 +32,7 @@ def repair_tree(
     registry = registry if registry is not None else default_registry
     fixes: list[str] = []
     if isinstance(tree, TaskTreeSpec):
+        _refuse_deep([t.inputs for t in tree.tasks])
         spec = tree.model_copy(deep=True)
     else:
         spec = _parse_raw(tree, fixes)
@@ -51,6 +52,7 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
     tasks, more = task_list(raw) if not issues else (None, [])
     if tasks is None:
         raise ValidationFailed(ValidationReport(issues + more))
+    _refuse_deep(tasks)
     tasks = copy.deepcopy(tasks)
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
@@ -78,6 +80,19 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
         return TaskTreeSpec.model_validate({"tasks": tasks})
     except ValidationError as exc:
         raise ValidationFailed(ValidationReport(shape_issues(exc, tasks))) from None
+
+
+def _refuse_deep(value: Any) -> None:
+    """Copying and walking use recursion; refuse what would exhaust the stack."""
+    if json_depth(value, MAX_SCAN_DEPTH) > MAX_SCAN_DEPTH:
+        issue = Issue(
+            code="input_too_large",
+            path="tasks",
+            message=f"the tree is nested more than {MAX_SCAN_DEPTH} levels deep",
+            hint="flatten the inputs; pass structured data between tasks with "
+            "${task_id.result} references instead of inlining it",
+        )
+        raise ValidationFailed(ValidationReport([issue]))
 
 
 def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:
