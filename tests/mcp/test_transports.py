@@ -1,6 +1,7 @@
 """The server as clients reach it: over stdio as a subprocess, and over streamable HTTP."""
 
 import asyncio
+import json
 import os
 import sys
 
@@ -19,16 +20,29 @@ from tests.mcp.conftest import TREE, free_port, wait_for_port
 TOKEN = "test-token-0123456789abcdef"
 
 
-async def test_stdio_subprocess_lists_tools_and_runs_a_tree(db_url):
+async def test_stdio_subprocess_lists_tools_generates_with_progress_and_runs(db_url, tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps([TREE]))
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "apflow", "--db", db_url, "serve", "mcp"],
-        env={**os.environ},
+        env={**os.environ, "APFLOW_MODEL": f"scripted:{answers}"},
     )
+    progress = []
+
+    async def on_progress(done, total, message):
+        progress.append(message)
+
     async with Client(params, read_timeout_seconds=60) as client:
         names = {t.name for t in (await client.list_tools()).tools}
+        generated = await client.call_tool(
+            "generate_task_tree", {"requirement": "count"}, progress_callback=on_progress
+        )
         result = await client.call_tool("run_task_tree", {"tasks": TREE})
     assert "run_task_tree" in names and "generate_task_tree" in names
+    assert not generated.is_error, generated.content
+    assert [t["id"] for t in generated.structured_content["tasks"]] == ["report", "n"]
+    assert any(m.startswith("generate:") for m in progress)
     assert not result.is_error, result.content
     assert result.structured_content["result"] == {"n": 3}
 
