@@ -45,14 +45,15 @@ def fmt_seconds(seconds: float | None) -> str:
 
 
 def task_summary(task: TaskModel) -> dict[str, Any]:
-    """The short JSON form of a stored task used by ``--json`` outputs and MCP."""
+    """The short JSON form of a stored task used by ``--json`` outputs."""
+    seconds = duration(task)
     return {
         "id": task.id,
         "spec_id": task.spec_id,
         "name": task.name,
         "executor": task.executor_id,
         "status": task.status,
-        "duration_s": round(duration(task), 3) if duration(task) is not None else None,
+        "duration_s": round(seconds, 3) if seconds is not None else None,
         "error": task.error,
         "error_type": task.error_type,
     }
