@@ -86,3 +86,14 @@ async def test_insert_is_all_or_nothing(db_url, monkeypatch):
     remaining = await TaskRepository(check).list_tasks()
     await check.close()
     assert [t.id for t in remaining] == [first.task.id]
+
+
+async def test_inputs_too_deep_to_store_are_refused(session):
+    inner: dict = {}
+    cursor = inner
+    for _ in range(400):
+        cursor["a"] = {}
+        cursor = cursor["a"]
+    with pytest.raises(ValidationFailed) as info:
+        await create_tree(session, [task("solo", inputs=inner)])
+    assert info.value.report.codes() == ["input_too_large"]

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.content import ContentChecker, reference_issues
-from apflow.spec.graph import SpecGraph
+from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth
 from apflow.spec.models import TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
@@ -94,6 +94,7 @@ STRUCTURAL_CODES = frozenset(
         "bad_reference",
         "undeclared_reference",
         "invalid_priority",
+        "input_too_large",
     }
 )
 
@@ -105,6 +106,16 @@ def structural_report(spec: TaskTreeSpec) -> ValidationReport:
     graph = SpecGraph(spec)
     issues = [i for i in check_structure(spec, graph) if i.code in STRUCTURAL_CODES]
     for index, task in enumerate(spec.tasks):
+        if json_depth(task.inputs, MAX_SCAN_DEPTH) > MAX_SCAN_DEPTH:
+            issues.append(
+                Issue(
+                    code="input_too_large",
+                    task_id=task.id,
+                    path=f"tasks[{index}].inputs",
+                    message=f"inputs are nested more than {MAX_SCAN_DEPTH} levels deep",
+                    hint="flatten the inputs",
+                )
+            )
         issues += reference_issues(index, task, graph)
         if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
             issues.append(
