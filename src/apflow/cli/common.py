@@ -59,10 +59,13 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
         except OSError as exc:
             if state.verbose:
                 console.print_exception()
-            where = f": {exc.filename}" if exc.filename else ""
-            raise fail(
-                f"{exc.strerror or exc}{where}", "check the path, its permissions and free space"
-            ) from None
+            if exc.filename:
+                message = f"{exc.strerror or exc}: {exc.filename}"
+                hint = "check the path, its permissions and free space"
+            else:  # a refused or failed connection (e.g. the database server)
+                message = f"{type(exc).__name__}: {exc}"
+                hint = "check that the service is running and the address (--db, URLs) is right"
+            raise fail(message, hint) from None
         except ValueError as exc:
             if state.verbose:
                 console.print_exception()
