@@ -93,7 +93,7 @@ async def test_run_without_waiting_returns_at_once_then_cancel_stops_it(server, 
         run = started.structured_content
         assert run["finished"] is False
         root_id = run["root_id"]
-        for _ in range(100):
+        for _ in range(400):
             state = await client.call_tool("get_task_tree", {"root_id": root_id})
             statuses = {t["spec_id"]: t["status"] for t in state.structured_content["tasks"]}
             if statuses["a"] == "in_progress":
