@@ -102,7 +102,9 @@ async def test_generation_offers_only_the_selected_executors():
     )
     system = client.history[0]["messages"][0]["content"].split("Rules:")[0]
     listed = [line[2:].split(":")[0] for line in system.splitlines() if line.startswith("- ")]
-    assert len(listed) == 4 and "weather_executor" in listed
+    # 4 selected; the aggregator is not shown because the generator adds the root itself
+    assert len(listed) == 3 and "weather_executor" in listed
+    assert "aggregate_results_executor" not in system
     schema = client.history[0]["json_schema"]
     method = schema["properties"]["tasks"]["items"]["properties"]["schemas"]["properties"]
     assert sorted(method["method"]["enum"]) == sorted(listed)

@@ -118,16 +118,33 @@ def _short(text: str, limit: int) -> str:
     return first if len(first) <= limit else first[: limit - 3].rstrip() + "..."
 
 
-def _type_of(schema: dict[str, Any]) -> str:
-    if "enum" in schema and len(schema["enum"]) <= 6:
+def _type_of(schema: dict[str, Any], nested: bool = True) -> str:
+    if "enum" in schema and len(schema["enum"]) <= 8:
         return "|".join(str(v) for v in schema["enum"])
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = "|".join(k for k in kind if k != "null") or "null"
     if kind == "array":
-        item = (schema.get("items") or {}).get("type")
+        items = schema.get("items") or {}
+        if nested and isinstance(items.get("properties"), dict):
+            return f"list[{_object_shape(items)}]"  # models cannot guess item fields
+        item = items.get("type")
         return f"list[{item}]" if isinstance(item, str) else "list"
     return kind or "any"
+
+
+def _object_shape(schema: dict[str, Any], max_fields: int = 5) -> str:
+    """``{op*: pick|pluck; path; fields}``: one level, names and enums only."""
+    props = schema["properties"]
+    required = [r for r in schema.get("required") or [] if r in props]
+    order = required + [p for p in props if p not in required]
+    parts = []
+    for name in order[:max_fields]:
+        field = props[name] if isinstance(props[name], dict) else {}
+        shown = _type_of(field, nested=False) if "enum" in field else ""
+        mark = "*" if name in required else ""
+        parts.append(f"{name}{mark}" + (f": {shown}" if shown else ""))
+    return "{" + "; ".join(parts) + ("; ..." if len(order) > max_fields else "") + "}"
 
 
 def compact_inputs(schema: dict[str, Any] | None, max_fields: int = 6) -> str:

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from apflow.core.errors import PromptError
-from apflow.generator.catalogue import BM25, tokens
+from apflow.generator.catalogue import AGGREGATOR, BM25, tokens
 from apflow.generator.prompting import PACKAGE
 
 
@@ -52,10 +52,38 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def working_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks as the model writes them: no aggregator root, no parent_id, no defaults.
+
+    The generator adds the root deterministically, so the model is never asked for it:
+    small models otherwise give the root's id to the first real task.
+    """
+    roots = {
+        t.get("id")
+        for t in tasks
+        if not t.get("parent_id") and (t.get("schemas") or {}).get("method") == AGGREGATOR
+    }
+    out = []
+    for task in tasks:
+        if task.get("id") in roots:
+            continue
+        slim: dict[str, Any] = {"id": task.get("id"), "schemas": task.get("schemas")}
+        slim["inputs"] = task.get("inputs") or {}
+        deps = [
+            d if isinstance(d, str) else d.get("id")
+            for d in task.get("dependencies") or []
+            if isinstance(d, str) or d.get("id") not in roots
+        ]
+        if deps:
+            slim["dependencies"] = deps
+        out.append(slim)
+    return out
+
+
 def for_prompt(example: dict[str, Any]) -> dict[str, str]:
-    """The strings a template shows: requirement, plan JSON and tree JSON."""
+    """The strings a template shows: requirement, plan JSON and tree JSON (working tasks)."""
     return {
         "requirement": example["requirement"],
         "plan": compact(example.get("plan", {"steps": []})),
-        "tree": compact({"tasks": example["tasks"]}),
+        "tree": compact({"tasks": working_tasks(example["tasks"])}),
     }

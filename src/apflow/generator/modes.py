@@ -40,7 +40,12 @@ class Offer:
 
     @property
     def text(self) -> str:
-        return catalogue.render(self.entries)
+        """The catalogue without the aggregator: the root is added for the model, not by it."""
+        return catalogue.render(_working(self.entries))
+
+
+def _working(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in entries if e["id"] != catalogue.AGGREGATOR] or entries
 
 
 async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:
@@ -62,7 +67,7 @@ async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:
 async def baseline(run: Run, offer: Offer) -> TaskTreeSpec:
     run.repair = False
     messages = prompting.render_messages(
-        "baseline.j2", catalogue=offer.text, requirement=run.requirement
+        "baseline.j2", catalogue=catalogue.render(offer.entries), requirement=run.requirement
     )
     return await run.settle(
         "generate", messages, schema=None, max_tokens=TREE_TOKENS, max_repairs=0
@@ -133,7 +138,7 @@ async def multi_phase(
     entries = _structure_entries(offer, steps)
     messages = prompting.render_messages(
         "structure.j2",
-        catalogue=catalogue.render(entries),
+        catalogue=catalogue.render(_working(entries)),
         examples=[for_prompt(e) for e in offer.examples],
         requirement=run.requirement,
         plan=compact({"steps": steps}) if steps else "(none: choose the steps yourself)",

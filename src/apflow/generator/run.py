@@ -7,6 +7,7 @@ until the tree is valid or the repair budget is spent. It never returns an inval
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 from apflow.core.errors import GenerationError
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
-from apflow.generator.examples import compact
+from apflow.generator.examples import compact, working_tasks
 from apflow.generator.llm.base import Completion, LLMClient, Message
 from apflow.generator.parsing import JSONParseError, parse_json, tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
@@ -25,6 +26,7 @@ from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, v
 logger = get_logger(__name__)
 #: How much of an unreadable answer is sent back when re-asking.
 SHOWN_CHARS = 2000
+_TASK_INDEX = re.compile(r"^tasks\[\d+\]\.?")
 
 
 @dataclass
@@ -119,7 +121,7 @@ class Run:
     def check(self, text: str) -> Checked:
         """Parse, validate, and apply deterministic repairs to one answer."""
         try:
-            tasks = tasks_from(parse_json(text))
+            tasks = _bare_dependencies_expanded(tasks_from(parse_json(text)))
         except JSONParseError as exc:
             issue = Issue(code="invalid_json", message=exc.args[0], hint=exc.hint or "")
             return Checked(text, None, [issue])
@@ -148,8 +150,8 @@ class Run:
             with self.phase("validate"):
                 checked = self.check(completion.text)
             self.record(phase if round_ == 0 else "repair", messages, completion.text, checked)
-            self.fixes.extend(checked.fixes)
             if checked.valid:
+                self.fixes = list(checked.fixes)  # earlier answers' fixes stay in attempts
                 assert checked.spec is not None
                 return checked.spec
             if round_ == max_repairs:
@@ -176,10 +178,27 @@ class Run:
         if isinstance(checked.tasks, str):  # unreadable: show its start, not a runaway answer
             shown = text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + " ..."
         else:
-            shown = compact({"tasks": checked.tasks})
-        issues = [i.model_dump() for i in checked.issues]
+            shown = compact({"tasks": working_tasks(checked.tasks)})
+        # Paths relative to the task: the tree shown has no root, so indices would mislead.
+        issues = [{**i.model_dump(), "path": _TASK_INDEX.sub("", i.path)} for i in checked.issues]
         reask = prompting.render("repair.j2", issues=issues, requirement=self.requirement)
         return [*base, {"role": "assistant", "content": shown}, {"role": "user", "content": reask}]
+
+
+def _bare_dependencies_expanded(tasks: list[Any]) -> list[Any]:
+    """``["a"]`` -> ``[{"id": "a", "required": true}]``: the form we ask for is not a fix."""
+    out = []
+    for task in tasks:
+        deps = task.get("dependencies") if isinstance(task, dict) else None
+        if isinstance(deps, list) and any(isinstance(d, str) for d in deps):
+            task = {
+                **task,
+                "dependencies": [
+                    {"id": d, "required": True} if isinstance(d, str) else d for d in deps
+                ],
+            }
+        out.append(task)
+    return out
 
 
 def _deterministic_repair(

@@ -8,23 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
+AGGREGATOR = "aggregate_results_executor"
+
 
 def tree_schema(executor_ids: list[str]) -> dict[str, Any]:
-    """``{"tasks": [...]}`` with each task's method limited to ``executor_ids``."""
+    """``{"tasks": [...]}`` of working tasks, each method limited to ``executor_ids``.
+
+    No ``parent_id`` and no aggregator: the root is added by deterministic repair, which
+    is cheaper and more reliable than asking a small model for it.
+    """
+    working = sorted(i for i in executor_ids if i != AGGREGATOR) or sorted(executor_ids)
     task = {
         "type": "object",
         "properties": {
             "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-            "parent_id": {"type": "string"},
             "schemas": {
                 "type": "object",
-                "properties": {"method": {"type": "string", "enum": sorted(executor_ids)}},
+                "properties": {"method": {"type": "string", "enum": working}},
                 "required": ["method"],
             },
             "inputs": {"type": "object"},
             "dependencies": {"type": "array", "items": {"type": "string"}},
         },
-        "required": ["id", "schemas"],
+        "required": ["id", "schemas", "inputs"],
     }
     return {
         "type": "object",

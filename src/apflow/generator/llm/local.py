@@ -132,6 +132,22 @@ def _cache_bytes() -> int:
     return megabytes << 20
 
 
+def _lean_cache(base: type, capacity_bytes: int) -> Any:
+    """A RAM prompt cache that does not keep llama-cpp-python's logits copy with each state.
+
+    Each saved state otherwise carries ``n_batch x n_vocab`` floats (311 MB for Qwen2.5's
+    152k vocabulary) that the capacity does not count. A restored state is always decoded
+    again before sampling, so one row, which broadcasts on restore, is enough.
+    """
+
+    class LeanRAMCache(base):  # type: ignore[misc, valid-type]
+        def __setitem__(self, key: Any, value: Any) -> None:
+            value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return LeanRAMCache(capacity_bytes=capacity_bytes)
+
+
 def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
     """The process-wide Llama for this file and context size, loaded on first use."""
     key = (str(path.resolve()), n_ctx)
@@ -162,7 +178,7 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
             if cache_bytes:
                 # states keyed by prompt tokens: a request restores the longest matching prefix,
                 # so alternating prompts (multi-phase) each keep their system prompt evaluated
-                llm.set_cache(LlamaRAMCache(capacity_bytes=cache_bytes))
+                llm.set_cache(_lean_cache(LlamaRAMCache, cache_bytes))
             _models[key] = llm
             _threads_in_use[id(llm)] = n_threads
         return llm
