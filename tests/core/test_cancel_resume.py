@@ -256,3 +256,26 @@ async def test_resume_after_a_killed_process(db_url, tmp_path):
     assert (await stored(repo, hang.id)).status == "completed"
     assert (await stored(repo, root.id)).status == "completed"
     await session.close()
+
+
+async def test_cancelling_the_run_coroutine_records_cancelled_states(session):
+    """Ctrl-C / task cancellation of run_tree itself: nothing is left in_progress."""
+    started, stopped = asyncio.Event(), []
+    manager = TaskManager(session, registry=blocking_registry(started, stopped))
+    repo = manager.task_repository
+    root, done, blockers, waiting = await _tree(repo)
+    run = asyncio.create_task(manager.run_tree(root.id))
+    await asyncio.wait_for(started.wait(), 5)
+    run.cancel()
+    try:
+        await run
+    except asyncio.CancelledError:
+        pass
+    else:  # pragma: no cover - the assertion below explains
+        raise AssertionError("run_tree swallowed the cancellation")
+    assert stopped
+    assert not manager.is_running(root.id)
+    for task in [*blockers, waiting]:
+        row = await stored(repo, task.id)
+        assert row.status == "cancelled", row.name
+        assert row.error == "run was interrupted"

@@ -273,3 +273,21 @@ async def test_malformed_reference_is_refused_before_running(manager, session, r
     with pytest.raises(TaskTreeError, match="malformed reference"):
         await manager.run_tree(t["root"].id)
     assert recorder.names() == []
+
+
+async def test_state_writes_are_batched_not_one_commit_per_task(session, registry, repo):
+    from sqlalchemy import event
+
+    rows = [echo("root")] + [echo(f"w{i}") for i in range(59)]
+    t = await make(repo, *rows)
+    commits: list[int] = []
+    engine = session.bind.sync_engine
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    try:
+        await TaskManager(session, registry=registry, max_concurrency=64).run_tree(t["root"].id)
+    finally:
+        event.remove(engine, "commit", listener)
+    assert (await stored(repo, t["w58"].id)).status == "completed"
+    # 60 tasks x 2 state changes: a handful of rounds, far fewer than 120 (or 60) commits.
+    assert 2 <= len(commits) <= 6, commits

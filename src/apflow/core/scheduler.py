@@ -67,6 +67,7 @@ class TreeRun:
         self._waiter: asyncio.Future | None = None
         self.writes: dict[str, dict[str, Any]] = {}
         self.cancelled = False
+        self.cancel_reason = "cancelled by request"
         self._last_poll = time.monotonic()
         self._refreshes_seen = self.repo.refreshes
 
@@ -242,7 +243,7 @@ class TreeRun:
                     await self._poll_external_cancel()
                 if self.cancelled and not self.running:
                     break
-            self._cancel_unfinished("cancelled by request")
+            self._cancel_unfinished()
             await self.flush()
         except BaseException:
             # Cancelled from outside (Ctrl-C) or the database failed: stop every running
@@ -279,7 +280,7 @@ class TreeRun:
         if fut.cancelled():
             outcome = {
                 "status": "cancelled",
-                "error": "cancelled by request",
+                "error": self.cancel_reason,
                 "error_type": "cancelled",
             }
         else:
@@ -312,14 +313,18 @@ class TreeRun:
             )
         self._finished(task)
 
-    def _cancel_unfinished(self, reason: str) -> None:
+    def _cancel_unfinished(self) -> None:
         if not self.cancelled:
             return
         now = utcnow()
         for task in self.tasks.values():
             if task.status in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS):
                 self.update(
-                    task, status="cancelled", error=reason, error_type="cancelled", completed_at=now
+                    task,
+                    status="cancelled",
+                    error=self.cancel_reason,
+                    error_type="cancelled",
+                    completed_at=now,
                 )
 
     async def cancel(self) -> int:
@@ -347,6 +352,7 @@ class TreeRun:
 
     async def _abort(self) -> None:
         self.cancelled = True
+        self.cancel_reason = "run was interrupted"
         for fut in list(self.running):
             fut.cancel()
         if self.running:
@@ -354,7 +360,7 @@ class TreeRun:
         for fut, tid in list(self.running.items()):
             self._complete(self.tasks[tid], fut)
         self.running.clear()
-        self._cancel_unfinished("run was interrupted")
+        self._cancel_unfinished()
         try:
             await asyncio.shield(self.flush())
         except Exception:
