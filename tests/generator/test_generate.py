@@ -293,3 +293,16 @@ async def test_cut_off_answer_is_reasked_with_a_shortened_copy(registry):
     reask = client.history[1]["messages"]
     assert len(reask[-2]["content"]) < 2100
     assert "cut off" in reask[-1]["content"] and "shorter tree" in reask[-1]["content"]
+
+
+async def test_allow_list_cannot_enable_a_disallowed_executor(registry, monkeypatch):
+    monkeypatch.delenv("APFLOW_ALLOW_COMMANDS", raising=False)
+    client = ScriptedClient([json.dumps(GOOD)])
+    await generate_tree(
+        REQUIREMENT,
+        client=client,
+        registry=registry,
+        executors=["fetch_page", "summarise_text", "command_executor"],
+    )
+    system = client.history[0]["messages"][0]["content"]
+    assert "command_executor" not in system and "summarise_text" in system
