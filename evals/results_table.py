@@ -6,7 +6,10 @@ python evals/results_table.py > /tmp/table.md
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+from apflow.evals.report import summarise
 
 RESULTS = Path(__file__).parent / "results"
 COLUMNS = [
@@ -30,7 +33,7 @@ SUITES = ["builtin", "nestful-dev", "seal-tools-dev"]
 MODES = ["baseline", "single-shot", "multi-phase"]
 
 
-def rows() -> list[str]:
+def _load() -> list[tuple[tuple[int, int], str, dict]]:
     reports = []
     for path in sorted(RESULTS.glob("*/report.json")):
         report = json.loads(path.read_text())
@@ -40,27 +43,45 @@ def rows() -> list[str]:
             MODES.index(meta["mode"]) if meta["mode"] in MODES else 9,
         )
         reports.append((key, path.parent.name, report))
+    return sorted(reports, key=lambda r: r[0])
+
+
+def _row(suite: str, mode: str, cases: int, agg: dict) -> str:
+    cells = [suite, mode, str(cases)]
+    for key, _label in COLUMNS:
+        value = agg.get(key, "")
+        if key.endswith("_rate"):
+            cells.append(f"{value:.0%}")
+        elif isinstance(value, float):
+            cells.append(f"{value:.3f}" if value < 10 else f"{value:.0f}")
+        else:
+            cells.append(str(value))
+    return "| " + " | ".join(cells) + " |"
+
+
+def rows(common: bool = False) -> list[str]:
+    """One row per recorded run; with ``common``, each suite cut to the cases every mode ran."""
+    reports = _load()
+    shared: dict[str, set[str]] = {}
+    for _key, _name, report in reports:
+        ids = {c["id"] for c in report["cases"]}
+        suite = report["meta"]["suite"]
+        shared[suite] = shared[suite] & ids if suite in shared else ids
     header = "| suite | mode | cases | " + " | ".join(label for _, label in COLUMNS) + " |"
     lines = [header, "|" + "---|" * (len(COLUMNS) + 3)]
     commands = []
-    for _key, name, report in sorted(reports, key=lambda r: r[0]):
-        meta, agg = report["meta"], report["aggregate"]
-        cells = [meta["suite"], meta["mode"], f"{meta['cases_run']}"]
-        for key, _label in COLUMNS:
-            value = agg.get(key, "")
-            if key.endswith("_rate"):
-                cells.append(f"{value:.0%}")
-            elif isinstance(value, float):
-                cells.append(f"{value:.3f}" if value < 10 else f"{value:.0f}")
-            else:
-                cells.append(str(value))
-        lines.append("| " + " | ".join(cells) + " |")
+    for _key, name, report in reports:
+        meta = report["meta"]
+        records = report["cases"]
+        if common:
+            records = [c for c in records if c["id"] in shared[meta["suite"]]]
+        lines.append(_row(meta["suite"], meta["mode"], len(records), summarise(records)))
+        command = meta.get("command") or "?"
         commands.append(
-            f"- {meta['suite']} / {meta['mode']} (`evals/results/{name}/`): "
-            f"`{meta.get('command') or '?'}`"
+            f"- {meta['suite']} / {meta['mode']} (`evals/results/{name}/`): `{command}`"
         )
-    return lines + ["", "Commands:", ""] + commands
+    return lines if common else lines + ["", "Commands:", ""] + commands
 
 
 if __name__ == "__main__":
-    print("\n".join(rows()))
+    print("\n".join(rows(common="--common" in sys.argv)))

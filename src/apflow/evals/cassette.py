@@ -1,9 +1,9 @@
 """LLM cassettes: record every request/response of an eval run, replay them offline.
 
-A cassette is JSONL, one exchange per line, keyed by a hash of the request (messages,
-JSON schema, temperature, max_tokens). Replaying serves the recorded responses for equal
-requests in recorded order; a request that was never recorded is an :class:`LLMError`,
-never a silent call to a real model.
+A cassette is JSONL, one exchange per line: a hash of the messages (the key), the messages
+themselves (so a cassette can be inspected or re-keyed), and the answer. Replaying serves
+equal requests their recorded answers in recorded order; a request that was never recorded
+is an :class:`LLMError`, never a silent call to a real model.
 """
 
 from __future__ import annotations
@@ -23,17 +23,14 @@ class CassetteMiss(LLMError):
     """A replayed run asked something the cassette does not hold."""
 
 
-def request_key(
-    messages: list[Message], json_schema: dict | None, temperature: float, max_tokens: int
-) -> str:
-    """A stable hash of everything that determines the answer."""
-    body = {
-        "messages": [[m.get("role"), m.get("content")] for m in messages],
-        "json_schema": json_schema,
-        "temperature": temperature,
-        "max_tokens": max_tokens,
-    }
-    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def request_key(messages: list[Message]) -> str:
+    """A stable hash of the conversation (roles and contents).
+
+    Only the messages: budgets such as ``max_tokens`` or the grammar's schema may be tuned
+    without invalidating a recording, while any change to what the model reads does.
+    """
+    body = [[m.get("role"), m.get("content")] for m in messages]
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -65,8 +62,10 @@ class RecordingClient:
             messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
         )
         row = {
-            "key": request_key(messages, json_schema, temperature, max_tokens),
+            "key": request_key(messages),
             "request": _preview(messages),
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
             "text": completion.text,
             "prompt_tokens": completion.usage.prompt_tokens,
             "completion_tokens": completion.usage.completion_tokens,
@@ -110,7 +109,7 @@ class ReplayClient:
         temperature: float = 0.0,
         max_tokens: int = 2048,
     ) -> Completion:
-        key = request_key(messages, json_schema, temperature, max_tokens)
+        key = request_key(messages)
         queue = self._answers.get(key)
         if not queue:
             raise CassetteMiss(
