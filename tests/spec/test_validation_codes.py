@@ -120,6 +120,14 @@ def test_missing_dependency_suggests_close_ids(registry):
     assert '"fetch"' in issue.hint and not issue.fixable
 
 
+def test_missing_dependency_that_is_a_task_name_suggests_its_id(registry):
+    tree = good_tree()
+    tree[1]["name"] = "Download page"
+    tree[2]["dependencies"] = ["Download page"]
+    (issue,) = only(validate_tree(tree, registry), "missing_dependency")
+    assert '(did you mean "fetch"?)' in issue.hint
+
+
 def test_self_dependency(registry):
     tree = good_tree()
     tree[1]["dependencies"] = ["fetch"]

@@ -85,7 +85,10 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
                     )
                 )
             elif dep.id not in graph.index:
-                close = difflib.get_close_matches(dep.id, list(graph.index), n=3, cutoff=0.5)
+                named = [t.id for t in spec.tasks if t.name == dep.id]  # a name, not an id
+                close = named or difflib.get_close_matches(
+                    dep.id, list(graph.index), n=3, cutoff=0.5
+                )
                 maybe = f" (did you mean {_quote(close)}?)" if close else ""
                 issues.append(
                     Issue(
