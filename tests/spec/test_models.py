@@ -26,7 +26,9 @@ def test_published_json_schema_matches_the_model():
 
 
 def test_the_published_schema_accepts_the_guide_example_and_rejects_a_bad_task():
-    validator = Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    schema = json.loads(SCHEMA_FILE.read_text())
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
     assert not list(validator.iter_errors({"tasks": good_tree()}))
     bad = {"tasks": [{"id": "a b", "schemas": {}}]}
     assert {e.validator for e in validator.iter_errors(bad)} >= {"pattern", "required"}
