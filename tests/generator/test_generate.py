@@ -306,3 +306,21 @@ async def test_allow_list_cannot_enable_a_disallowed_executor(registry, monkeypa
     )
     system = client.history[0]["messages"][0]["content"]
     assert "command_executor" not in system and "summarise_text" in system
+
+
+async def test_optional_dependency_for_a_fallback_is_kept(registry):
+    tasks = [
+        {"id": "main", "schemas": {"method": "fetch_page"}, "inputs": {"url": "https://a.example"}},
+        {
+            "id": "summary",
+            "schemas": {"method": "summarise_text"},
+            "inputs": {"text": "whatever arrived"},
+            "dependencies": [{"id": "main", "required": False}],
+        },
+    ]
+    client = ScriptedClient([json.dumps({"tasks": tasks})])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    (dep,) = result.tree.get("summary").dependencies
+    assert (dep.id, dep.required) == ("main", False)
+    schema = client.history[0]["json_schema"]["properties"]["tasks"]["items"]
+    assert "anyOf" in schema["properties"]["dependencies"]["items"]

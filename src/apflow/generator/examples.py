@@ -70,7 +70,7 @@ def working_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         slim: dict[str, Any] = {"id": task.get("id"), "schemas": task.get("schemas")}
         slim["inputs"] = task.get("inputs") or {}
         deps = [
-            d if isinstance(d, str) else d.get("id")
+            d if isinstance(d, str) or d.get("required") is False else d.get("id")
             for d in task.get("dependencies") or []
             if isinstance(d, str) or d.get("id") not in roots
         ]

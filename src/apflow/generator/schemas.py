@@ -28,7 +28,22 @@ def tree_schema(executor_ids: list[str]) -> dict[str, Any]:
                 "required": ["method"],
             },
             "inputs": {"type": "object"},
-            "dependencies": {"type": "array", "items": {"type": "string"}},
+            "dependencies": {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "required": {"type": "boolean"},
+                            },
+                            "required": ["id", "required"],
+                        },
+                    ]
+                },
+            },
         },
         "required": ["id", "schemas", "inputs"],
     }
