@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from apflow.core.database import create_session
 from apflow.core.errors import ApflowError, InvalidTransition, TaskNotFound
@@ -175,3 +175,50 @@ async def test_default_database_comes_from_the_environment(monkeypatch, tmp_path
     finally:
         await session.close()
     assert (tmp_path / "env.db").exists()
+
+
+async def test_the_engines_writer_stores_values_exactly_like_the_orm_path(repo, session):
+    from datetime import datetime
+
+    a = await repo.create_task(name="a")
+    b = await repo.create_task(name="b")
+    fields = {
+        "status": "in_progress",
+        "result": {"nested": [1, "two", None, {"x": 1.5}]},
+        "result_meta": None,
+        "inputs": {"k": "v"},
+        "error": "oops",
+        "attempts": 3,
+        "started_at": datetime(2026, 1, 2, 3, 4, 5),  # no microseconds: a formatting edge
+        "completed_at": datetime(2026, 1, 2, 3, 4, 5, 123456),
+    }
+    await repo.apply_updates([{"id": a.id, **fields}])  # through the session
+    async with repo.dedicated_writer():
+        await repo.apply_updates([{"id": b.id, **fields}])  # through the pinned connection
+    rows = {r["id"]: r for r in await snapshot(session)}
+
+    def comparable(row):
+        return {k: v for k, v in row.items() if k not in {"id", "name", "updated_at", "created_at"}}
+
+    assert comparable(rows[a.id]) == comparable(rows[b.id])
+    raw = (
+        await session.execute(
+            text("SELECT id, result, started_at, completed_at FROM tasks WHERE id IN (:a, :b)"),
+            {"a": a.id, "b": b.id},
+        )
+    ).all()
+    stored_raw = {r[0]: r[1:] for r in raw}
+    assert stored_raw[a.id] == stored_raw[b.id]  # byte-identical JSON and timestamps
+    assert rows[b.id]["result"] == fields["result"]
+    assert rows[b.id]["started_at"] == fields["started_at"]
+    reloaded = await repo.get_task_by_id(b.id)
+    assert reloaded.completed_at == fields["completed_at"] and reloaded.attempts == 3
+
+
+async def test_apply_updates_refuses_unknown_fields(repo):
+    task = await repo.create_task(name="t")
+    with pytest.raises(ApflowError, match="colour"):
+        await repo.apply_updates([{"id": task.id, "colour": "red"}])
+    async with repo.dedicated_writer():
+        with pytest.raises(ApflowError, match="id; DROP"):
+            await repo.apply_updates([{"id": task.id, "id; DROP": 1}])
