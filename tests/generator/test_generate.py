@@ -324,3 +324,15 @@ async def test_optional_dependency_for_a_fallback_is_kept(registry):
     assert (dep.id, dep.required) == ("main", False)
     schema = client.history[0]["json_schema"]["properties"]["tasks"]["items"]
     assert "anyOf" in schema["properties"]["dependencies"]["items"]
+
+
+async def test_malformed_tasks_are_reasked_not_crashed_on(registry):
+    client = ScriptedClient(
+        [
+            json.dumps({"tasks": ["fetch", 3, {"id": "x", "schemas": "fetch_page"}]}),
+            json.dumps(GOOD),
+        ]
+    )
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert result.attempts[0]["issues"][0]["code"] == "invalid_shape"
+    assert '"fetch",3' in client.history[1]["messages"][-2]["content"]

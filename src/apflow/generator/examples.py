@@ -52,32 +52,39 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def working_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def working_tasks(tasks: list[Any]) -> list[Any]:
     """Tasks as the model writes them: no aggregator root, no parent_id, no defaults.
 
     The generator adds the root deterministically, so the model is never asked for it:
     small models otherwise give the root's id to the first real task.
     """
-    roots = {
-        t.get("id")
-        for t in tasks
-        if not t.get("parent_id") and (t.get("schemas") or {}).get("method") == AGGREGATOR
-    }
-    out = []
+    roots = {t.get("id") for t in tasks if _is_root_aggregator(t)}
+    out: list[Any] = []
     for task in tasks:
+        if not isinstance(task, dict):  # a malformed answer is shown as the model wrote it
+            out.append(task)
+            continue
         if task.get("id") in roots:
             continue
         slim: dict[str, Any] = {"id": task.get("id"), "schemas": task.get("schemas")}
         slim["inputs"] = task.get("inputs") or {}
+        raw_deps = task.get("dependencies")
         deps = [
-            d if isinstance(d, str) or d.get("required") is False else d.get("id")
-            for d in task.get("dependencies") or []
-            if isinstance(d, str) or d.get("id") not in roots
+            d if not isinstance(d, dict) or d.get("required") is False else d.get("id")
+            for d in (raw_deps if isinstance(raw_deps, list) else [])
+            if not isinstance(d, dict) or d.get("id") not in roots
         ]
         if deps:
             slim["dependencies"] = deps
         out.append(slim)
     return out
+
+
+def _is_root_aggregator(task: Any) -> bool:
+    if not isinstance(task, dict) or task.get("parent_id"):
+        return False
+    schemas = task.get("schemas")
+    return isinstance(schemas, dict) and schemas.get("method") == AGGREGATOR
 
 
 def for_prompt(example: dict[str, Any]) -> dict[str, str]:

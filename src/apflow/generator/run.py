@@ -150,9 +150,8 @@ class Run:
             with self.phase("validate"):
                 checked = self.check(completion.text)
             self.record(phase if round_ == 0 else "repair", messages, completion.text, checked)
-            if checked.valid:
+            if checked.valid and checked.spec is not None:
                 self.fixes = list(checked.fixes)  # earlier answers' fixes stay in attempts
-                assert checked.spec is not None
                 return checked.spec
             if round_ == max_repairs:
                 break
