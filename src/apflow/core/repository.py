@@ -11,33 +11,16 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
+from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
+from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
 from apflow.core.database import ensure_schema
 from apflow.core.errors import ApflowError, TaskNotFound
 from apflow.core.models import TaskModel, new_id, utcnow
 from apflow.core.states import TaskStatus, check_transition
-
-_UPDATABLE = {
-    "name",
-    "parent_id",
-    "user_id",
-    "dependencies",
-    "priority",
-    "schemas",
-    "inputs",
-    "params",
-    "status",
-    "result",
-    "result_meta",
-    "error",
-    "error_type",
-    "attempts",
-    "started_at",
-    "completed_at",
-}
 
 
 def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str, Any]]:
@@ -220,36 +203,12 @@ class TaskRepository:
         """
         if not updates:
             return
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        now = utcnow()
-        for row in updates:
-            keys = tuple(sorted(k for k in row if k != "id"))
-            if not _UPDATABLE.issuperset(keys):
-                raise ApflowError(f"cannot update task field(s) {sorted(set(keys) - _UPDATABLE)}")
-            params = {f"p_{k}": row[k] for k in keys}
-            params["p_id"] = row["id"]
-            params["p_updated_at"] = now
-            groups.setdefault(keys, []).append(params)
-        if self._writer is not None and self._writer.dialect.name == "sqlite":
-            async with self._lock:
-                await _sqlite_write(self._writer, groups)
-            return
-        table = TaskModel.__table__
-        statements = []
-        for keys, rows in groups.items():
-            values = {k: bindparam(f"p_{k}") for k in keys}
-            values["updated_at"] = bindparam("p_updated_at")
-            stmt = update(table).where(table.c.id == bindparam("p_id")).values(**values)
-            statements.append((stmt, rows))
+        groups = group_updates(updates)
         async with self._lock:
-            target: AsyncConnection | AsyncSession = self._writer or self.session
-            try:
-                for stmt, rows in statements:
-                    await target.execute(stmt, rows)
-                await target.commit()
-            except BaseException:
-                await target.rollback()
-                raise
+            if self._writer is not None and self._writer.dialect.name == "sqlite":
+                await write_sqlite(self._writer, groups)
+            else:
+                await write_orm(self._writer or self.session, groups)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -324,39 +283,3 @@ class TaskRepository:
             stmt = stmt.where(TaskModel.parent_id.is_(None))
         stmt = stmt.order_by(TaskModel.created_at.desc()).limit(limit)
         return await self._select(stmt)
-
-
-async def _sqlite_write(
-    conn: AsyncConnection, groups: dict[tuple[str, ...], list[dict[str, Any]]]
-) -> None:
-    """The engine's batch on SQLite: one executemany per group and a commit, on the driver.
-
-    Why: through SQLAlchemy's aiosqlite adapter a batch costs four worker-thread round
-    trips (cursor, executemany, close, commit); each one is a GIL hand-over that costs
-    milliseconds on a busy machine. The driver's own executemany and commit are two.
-    Values go through the columns' SQLAlchemy bind processors, so they are stored
-    exactly as the ORM would store them.
-    """
-    dialect = conn.dialect
-    table = TaskModel.__table__
-    driver = (await conn.get_raw_connection()).driver_connection
-    try:
-        for keys, rows in groups.items():
-            columns = [*keys, "updated_at"]
-            sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?"
-            procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-            params = [
-                (
-                    *(
-                        proc(row[f"p_{c}"]) if proc else row[f"p_{c}"]
-                        for c, proc in zip(columns, procs, strict=True)
-                    ),
-                    row["p_id"],
-                )
-                for row in rows
-            ]
-            await driver.executemany(sql, params)
-        await driver.commit()
-    except BaseException:
-        await asyncio.shield(driver.rollback())
-        raise
