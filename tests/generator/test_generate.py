@@ -302,7 +302,7 @@ async def test_allow_list_cannot_enable_a_disallowed_executor(registry, monkeypa
         REQUIREMENT,
         client=client,
         registry=registry,
-        executors=["fetch_page", "summarise_text", "command_executor"],
+        executors=iter(["fetch_page", "summarise_text", "command_executor"]),
     )
     system = client.history[0]["messages"][0]["content"]
     assert "command_executor" not in system and "summarise_text" in system

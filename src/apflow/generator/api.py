@@ -96,8 +96,9 @@ async def generate_tree(
         from apflow.core.registry import default_registry
 
         registry = default_registry
-    allowed = effective_policy(policy, executors)
-    offer = build_offer(requirement, registry, allowed, executors, catalogue_limit)
+    allow = list(executors) if executors is not None else None  # may be a one-shot iterator
+    allowed = effective_policy(policy, allow)
+    offer = build_offer(requirement, registry, allowed, allow, catalogue_limit)
     llm = client if client is not None else get_client(model)
     run = Run(llm, registry, allowed, requirement, on_event=on_event)
     plan = None
