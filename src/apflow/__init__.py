@@ -37,6 +37,25 @@ from apflow.core.errors import (
 
 __version__ = "0.1.0"
 
+# Higher layers load on first use, so `import apflow` stays cheap for engine-only users.
+_LAZY = {
+    "generate_tree": "apflow.generator",
+    "generate_tree_sync": "apflow.generator",
+    "validate_tree": "apflow.spec",
+    "repair_tree": "apflow.spec",
+    "create_tree": "apflow.spec",
+    "render_tree": "apflow.spec",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'apflow' has no attribute {name!r}")
+
+
 __all__ = [
     "ApflowError",
     "BaseTask",
@@ -61,12 +80,18 @@ __all__ = [
     "__version__",
     "completed",
     "create_session",
+    "create_tree",
     "default_registry",
     "executor_register",
     "failed",
+    "generate_tree",
+    "generate_tree_sync",
     "get_executor",
     "get_hook_repository",
     "list_executors",
     "register_post_hook",
     "register_pre_hook",
+    "render_tree",
+    "repair_tree",
+    "validate_tree",
 ]
