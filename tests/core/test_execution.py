@@ -219,3 +219,22 @@ async def test_aggregate_root_collects_results_and_summary(manager, repo, regist
     assert row.result == {"a": {"x": 1}}
     assert row.result_meta["summary"] == {"completed": 1, "failed": 1, "skipped": 1, "cancelled": 0}
     assert set(row.result_meta["errors"]) == {b.id, c.id}
+
+
+async def test_a_retry_waits_at_least_the_retry_after_the_result_asked_for(session, flaky_registry):
+    limited = {
+        "status": "failed",
+        "error": "429 Too Many Requests",
+        "error_type": "http_status",
+        "retryable": True,
+        "retry_after": 0.4,
+    }
+    started = time.perf_counter()
+    row, calls = await run_one(
+        session,
+        flaky_registry,
+        script=[limited, {"status": "completed", "result": "ok"}],
+        params={"retries": 1, "retry_backoff": 0.01},
+    )
+    assert (row.status, calls) == ("completed", 2)
+    assert time.perf_counter() - started >= 0.4

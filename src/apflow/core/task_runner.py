@@ -54,6 +54,9 @@ def _result_of(run: TreeRun, ref_id: str) -> Any:
     return source.result
 
 
+_MAX_RETRY_AFTER = 60.0
+
+
 async def run_task(run: TreeRun, task: TaskModel) -> dict[str, Any]:
     """Pre-hooks, inputs (references and dependency results), the executor, post-hooks."""
     if hooks.has_hooks():
@@ -142,13 +145,28 @@ async def run_attempts(
         backoff = params.get("retry_backoff", retry_backoff)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(retries + 1),
-            wait=wait_exponential(multiplier=backoff, max=60),
+            wait=_honour_retry_after(wait_exponential(multiplier=backoff, max=60)),
             retry=retry_if_result(lambda r: r["status"] == "failed" and r.get("retryable")),
             retry_error_callback=lambda state: state.outcome.result(),
         )
         outcome = await retrying(attempt)
     outcome["attempts"] = attempts
     return outcome
+
+
+def _honour_retry_after(base: Any) -> Any:
+    """Wait at least the ``retry_after`` seconds a failed result asked for (HTTP 429/503)."""
+
+    def wait(state: Any) -> float:
+        seconds = base(state)
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            hinted = (outcome.result().get("meta") or {}).get("retry_after")
+            if isinstance(hinted, (int, float)) and not isinstance(hinted, bool) and hinted > 0:
+                seconds = max(seconds, min(float(hinted), _MAX_RETRY_AFTER))
+        return seconds
+
+    return wait
 
 
 def public_result(outcome: dict[str, Any]) -> dict[str, Any]:
