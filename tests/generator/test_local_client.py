@@ -160,3 +160,30 @@ async def test_a_prompt_longer_than_the_context_is_refused_before_decoding(tiny_
     with pytest.raises(LLMError) as info:
         await client.complete([{"role": "user", "content": "word " * 400}], max_tokens=8)
     assert "context window of 256 tokens" in str(info.value) and "n_ctx" in info.value.hint
+
+
+@pytest.mark.local_model
+async def test_best_token_first_grammar_sampling_picks_the_same_tokens(tiny_model):
+    client = LocalClient(model_path=tiny_model, n_ctx=512)
+    llm = client._llama()
+    fast_init = llm._init_sampler
+    full_mask_init = type(llm)._init_sampler.__get__(llm)
+    schema = {
+        "type": "object",
+        "properties": {"steps": {"type": "array", "items": {"type": "string", "maxLength": 24}}},
+        "required": ["steps"],
+    }
+    messages = [{"role": "user", "content": "List three steps to bake bread as JSON."}]
+    await client.complete(messages, max_tokens=1)  # later requests all reuse this prefix
+    answers = {}
+    try:
+        for name, init in (("full", full_mask_init), ("fast", fast_init)):
+            llm._init_sampler = init
+            answers[name] = (
+                await client.complete(messages, json_schema=schema, max_tokens=90)
+            ).text
+    finally:
+        llm._init_sampler = fast_init
+    assert answers["fast"] == answers["full"]
+    assert llm._apflow_last_sampler.fast > 0
+    jsonschema.validate(json.loads(answers["fast"]), schema)

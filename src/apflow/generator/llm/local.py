@@ -5,7 +5,7 @@ token counts. The model loads once per process (loading maps 1 GB); one decode r
 (two would fight for the same cores); a RAM cache of llama.cpp states, looked up by longest
 token prefix, means only the new tail of a prompt is evaluated, even when the prompts of two
 phases alternate; and JSON answers are constrained by a grammar built from the caller's JSON
-Schema, so they always parse.
+Schema, so they always parse (checked best-token-first, see ``local_sampling``).
 """
 
 from __future__ import annotations
@@ -179,6 +179,10 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
                 # states keyed by prompt tokens: a request restores the longest matching prefix,
                 # so alternating prompts (multi-phase) each keep their system prompt evaluated
                 llm.set_cache(_lean_cache(LlamaRAMCache, cache_bytes))
+            if hasattr(llm, "_init_sampler") and hasattr(llm._model, "vocab"):
+                from apflow.generator.llm import local_sampling
+
+                local_sampling.install(llm)  # same tokens, ~25% less CPU per token
             _models[key] = llm
             _threads_in_use[id(llm)] = n_threads
         return llm
