@@ -57,3 +57,35 @@ def test_missing_file_is_one_line_error(cli, tmp_path):
     assert result.exit_code == 1
     assert "nope.json: not found" in result.stderr
     assert result.stdout == ""
+
+
+def test_fix_applies_deterministic_repairs_and_writes_a_valid_tree(cli, tmp_path):
+    forest = [
+        {"id": "facts", "schemas": {"method": "system_info_executor"}},
+        {
+            "id": "count",
+            "schemas": {"method": "Transform-Executor"},
+            "dependencies": ["facts"],
+            "inputs": {"data": "${facts.result}", "operations": [{"op": "count"}]},
+        },
+    ]
+    source = tmp_path / "forest.json"
+    source.write_text(json.dumps(forest))
+    target = tmp_path / "fixed.json"
+    result = cli("validate", str(source), "--fix", "-o", str(target), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["valid"] is True and data["issues"] == []
+    assert any("transform_executor" in f for f in data["fixes"])
+    fixed = json.loads(target.read_text())
+    root = next(t for t in fixed if t["schemas"]["method"] == "aggregate_results_executor")
+    assert {d["id"] for d in root["dependencies"]} == {"facts", "count"}
+    assert json.loads(source.read_text()) == forest  # -o leaves the original alone
+    assert cli("validate", str(target)).exit_code == 0
+
+
+def test_fix_still_reports_what_needs_judgement(cli, tmp_path):
+    result = cli("validate", str(_invalid(tmp_path)), "--fix", "--json")
+    assert result.exit_code == 1
+    codes = {i["code"] for i in json.loads(result.stdout)["issues"]}
+    assert "missing_dependency" in codes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,13 +52,41 @@ def validate(
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"valid", "issues"} JSON only')
     ] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Apply the deterministic repairs (root, parents, dependency forms, ...) and "
+            "write the tree back (or to -o); what needs judgement is still reported",
+        ),
+    ] = False,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="With --fix: write here instead of FILE")
+    ] = None,
 ) -> None:
     """Check a task tree: exit 0 when valid, 1 with every issue listed when not."""
     from apflow.spec import validate_tree
 
-    report = validate_tree(read_tree_text(file))
+    text = read_tree_text(file)
+    report = validate_tree(text)
+    fixes: list[str] = []
+    if fix and not report.valid and report.spec is not None:
+        from apflow.spec import repair_tree
+
+        repaired, fixes = repair_tree(report.spec, report)
+        if fixes:
+            target = output or file
+            Path(target).write_text(json.dumps(repaired.to_list(), indent=2) + "\n")
+            report = validate_tree(repaired)
+            for line in fixes:
+                console.print(f"[green]fixed:[/] {escape(line)}", highlight=False)
+            console.print(f"wrote {escape(target)}")
+            file = target
     if as_json:
-        print_json({"valid": report.valid, "issues": issue_dicts(report)})
+        payload: dict[str, Any] = {"valid": report.valid, "issues": issue_dicts(report)}
+        if fix:
+            payload["fixes"] = fixes
+        print_json(payload)
     elif report.valid:
         count = len(report.spec.tasks) if getattr(report, "spec", None) is not None else None
         tasks = f" ({count} tasks)" if count is not None else ""
