@@ -40,6 +40,20 @@ def test_default_model_missing_names_the_install_command(tmp_path, monkeypatch):
     assert "apflow models install" in info.value.hint
 
 
+def test_get_client_builds_the_local_backend_for_local_model_strings(tmp_path, monkeypatch):
+    from apflow.generator.llm import get_client
+
+    gguf = tmp_path / "any.gguf"
+    gguf.write_bytes(b"GGUF")  # not loaded until the first request
+    client = get_client(f"local:{gguf}")
+    assert isinstance(client, LocalClient) and client.path == gguf
+    assert client.model == f"local:{gguf}"
+    monkeypatch.setenv("APFLOW_MODELS_DIR", str(tmp_path / "empty"))
+    with pytest.raises(LLMError) as info:
+        get_client("local")
+    assert "apflow models install" in info.value.hint
+
+
 def test_missing_gguf_path_is_a_clear_error(tmp_path):
     with pytest.raises(LLMError, match="model file not found"):
         LocalClient(model_path=tmp_path / "nope.gguf")
