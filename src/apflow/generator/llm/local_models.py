@@ -206,7 +206,7 @@ def join_parts(parts: list[Path], dest: Path, expected_sha256: str) -> Path:
     Raises LLMError (and deletes the partial file) on a SHA-256 mismatch.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.part")  # two installers never share one
     digest = hashlib.sha256()
     try:
         with tmp.open("wb") as out:
