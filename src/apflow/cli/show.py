@@ -30,17 +30,10 @@ class Format(StrEnum):
 
 
 async def _load_stored(root_id: str) -> Any:
-    from apflow.core import TaskRepository, TaskTreeNode, create_session
-    from apflow.core.errors import TaskNotFound
+    from apflow.core import TaskTreeNode
+    from apflow.core.repository import load_tree
 
-    session = create_session(state.db)
-    try:
-        tasks = await TaskRepository(session).get_tree(root_id)
-    finally:
-        await session.close()
-    if not tasks:
-        raise TaskNotFound(root_id)
-    return TaskTreeNode.from_tasks(tasks, root_id)
+    return TaskTreeNode.from_tasks(await load_tree(root_id, state.db), root_id)
 
 
 def _load_spec(file: str) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from apflow.core import hooks
 from apflow.core.config import default_max_concurrency
-from apflow.core.errors import ApflowError, TaskNotFound, TaskTreeError
+from apflow.core.errors import ApflowError, TaskTreeError
 from apflow.core.models import TaskModel, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
@@ -82,9 +82,7 @@ class TaskManager:
 
     async def run_tree(self, root_id: str) -> TaskTreeNode:
         """Run (or resume) the stored tree under ``root_id``; completed results are kept."""
-        tasks = await self.task_repository.get_tree(root_id)
-        if not tasks:
-            raise TaskNotFound(root_id)
+        tasks = await self.task_repository.require_tree(root_id)
         await self._run(tasks, root_id)
         return TaskTreeNode.from_tasks(tasks, root_id)
 
@@ -97,9 +95,7 @@ class TaskManager:
         run = self._runs.get(root_id)
         if run is not None:
             return await run.cancel()
-        tasks = await self.task_repository.get_tree(root_id)
-        if not tasks:
-            raise TaskNotFound(root_id)
+        tasks = await self.task_repository.require_tree(root_id)
         now = utcnow()
         updates = [
             {

@@ -226,6 +226,13 @@ class TaskRepository:
             raise TaskNotFound(task_id)
         return task
 
+    async def require_tree(self, root_id: str) -> list[TaskModel]:
+        """Like :meth:`get_tree`, but an unknown root is ``TaskNotFound``."""
+        tasks = await self.get_tree(root_id)
+        if not tasks:
+            raise TaskNotFound(root_id)
+        return tasks
+
     async def _select(self, stmt) -> list[TaskModel]:
         await self._ready()
         async with self._lock:
@@ -283,3 +290,14 @@ class TaskRepository:
             stmt = stmt.where(TaskModel.parent_id.is_(None))
         stmt = stmt.order_by(TaskModel.created_at.desc()).limit(limit)
         return await self._select(stmt)
+
+
+async def load_tree(root_id: str, url: str | None = None) -> list[TaskModel]:
+    """Read one stored tree on a short-lived session (CLI and MCP read-only views)."""
+    from apflow.core.database import create_session
+
+    session = create_session(url)
+    try:
+        return await TaskRepository(session).require_tree(root_id)
+    finally:
+        await session.close()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from apflow.core import TaskManager, TaskRepository, create_session
-from apflow.core.errors import TaskNotFound, ValidationFailed
+from apflow.core import TaskManager, create_session
+from apflow.core.errors import ValidationFailed
 from apflow.core.models import TaskModel, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
+from apflow.core.repository import load_tree
 from apflow.core.states import TERMINAL_STATES
 from apflow.core.utils.logger import get_logger
 from apflow.mcp.schemas import (
@@ -141,24 +142,10 @@ class TreeService:
             await asyncio.shield(entry[1])
 
     async def get_tree(self, root_id: str) -> RunOut:
-        session = create_session(self.db)
-        try:
-            tasks = await TaskRepository(session).get_tree(root_id)
-        finally:
-            await session.close()
-        if not tasks:
-            raise TaskNotFound(root_id)
-        return run_out(root_id, tasks, with_results=True)
+        return run_out(root_id, await load_tree(root_id, self.db), with_results=True)
 
     async def tree_json(self, root_id: str) -> list[dict[str, Any]]:
-        session = create_session(self.db)
-        try:
-            tasks = await TaskRepository(session).get_tree(root_id)
-        finally:
-            await session.close()
-        if not tasks:
-            raise TaskNotFound(root_id)
-        return [t.to_dict() for t in tasks]
+        return [t.to_dict() for t in await load_tree(root_id, self.db)]
 
     async def cancel(self, root_id: str) -> CancelOut:
         entry = self._background.get(root_id)
