@@ -76,7 +76,12 @@ def rows(common: bool = False) -> list[str]:
         if common:
             records = [c for c in records if c["id"] in shared[meta["suite"]]]
         lines.append(_row(meta["suite"], meta["mode"], len(records), summarise(records)))
-        command = meta.get("command") or "?"
+        model = meta["model"].removeprefix("replay:")
+        command = (
+            f"apflow eval run {meta['suite']} --model {model} --mode {meta['mode']} "
+            f"--limit {meta['limit']} --record evals/cassettes/{name}.jsonl "
+            f"--out evals/results/{name}"
+        )
         commands.append(
             f"- {meta['suite']} / {meta['mode']} (`evals/results/{name}/`): `{command}`"
         )
