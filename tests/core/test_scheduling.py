@@ -295,3 +295,15 @@ async def test_state_writes_are_batched_not_one_commit_per_task(
     # 60 tasks x 2 state changes in a handful of transactions, not 60 or 120.
     assert sum(batches) == 120
     assert 2 <= len(batches) <= 6, batches
+
+
+async def test_a_skip_names_the_failed_dependency_by_its_spec_id_too(manager, repo):
+    t = await make(
+        repo,
+        echo("root"),
+        fail("a", params={"spec_id": "fetch_users"}),
+        echo("b", dependencies=["a"]),
+    )
+    await manager.run_tree(t["root"].id)
+    b = await stored(repo, t["b"].id)
+    assert b.error == f"required dependency 'fetch_users' ({t['a'].id}, a) failed"

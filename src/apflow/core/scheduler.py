@@ -190,11 +190,17 @@ class TreeRun:
             return
         dep = self.tasks.get(dep_id) or self.external.get(dep_id)
         state = dep.status if dep is not None else "failed"
-        name = f" ({dep.name})" if dep is not None else ""
+        # Name it as the tree author wrote it (spec id) as well as by its stored id.
+        if dep is None:
+            label = dep_id
+        elif dep.spec_id != dep_id:
+            label = f"'{dep.spec_id}' ({dep_id}, {dep.name})"
+        else:
+            label = f"{dep_id} ({dep.name})"
         self.update(
             task,
             status="skipped",
-            error=f"required dependency {dep_id}{name} {state}",
+            error=f"required dependency {label} {state}",
             error_type="dependency_failed",
             completed_at=utcnow(),
         )
