@@ -74,3 +74,27 @@ async def test_text_format_has_one_line_per_task_with_errors():
 async def test_unknown_format_is_a_validation_error(fmt):
     out = await AggregateResultsExecutor().execute({"format": fmt})
     assert out["status"] == "failed" and out["error_type"] == "validation_error"
+
+
+async def test_a_dependency_named_format_is_a_result_not_the_format_option():
+    session = create_session()
+    manager = TaskManager(session)
+    repo = manager.task_repository
+    root = await repo.create_task(
+        name="root", schemas={"method": "aggregate_results_executor"}, params={"spec_id": "root"}
+    )
+    child = await repo.create_task(
+        name="format",
+        parent_id=root.id,
+        schemas={"method": "transform_executor"},
+        params={"spec_id": "format"},
+        inputs={"data": {"text": "hello"}},
+    )
+    await repo.update_task(root.id, dependencies=[child.id])
+    node = TaskTreeNode(await repo.get_task_by_id(root.id))
+    node.add_child(TaskTreeNode(child))
+    await manager.distribute_task_tree(node)
+    stored = await repo.get_task_by_id(root.id)
+    await session.close()
+    assert stored.status == "completed", stored.error
+    assert stored.result == {"format": {"text": "hello"}}

@@ -31,10 +31,10 @@ class AggregateResultsExecutor(BaseTask):
     output_schema = {"type": "object"}
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        invalid = self.validate_inputs({"format": inputs.get("format", "dict")})
+        fmt = self._format(inputs)
+        invalid = self.validate_inputs({"format": fmt})
         if invalid:
             return invalid
-        fmt = inputs.get("format", "dict")
         outcomes = self.context.dependencies if self.context else []
         summary = {"completed": 0, "failed": 0, "skipped": 0, "cancelled": 0}
         for dep in outcomes:
@@ -52,3 +52,12 @@ class AggregateResultsExecutor(BaseTask):
         errors = {d.key: d.error for d in outcomes if d.status != "completed" and d.error}
         extra = {"errors": errors} if errors else {}
         return completed(results, summary=summary, **extra)
+
+    def _format(self, inputs: dict[str, Any]) -> Any:
+        """The task's own ``format``; a dependency whose id is "format" is not an option."""
+        if self.context is not None:
+            injected = {d.key for d in self.context.dependencies}
+            own = self.context.task.inputs or {}
+            if "format" in injected and "format" not in own:
+                return "dict"
+        return inputs.get("format", "dict")
