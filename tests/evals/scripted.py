@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-_REF = re.compile(r"\$([A-Za-z0-9_\-]+)((?:\.[^$]*)?)\$")
-
-
-def engine_refs(value: Any) -> Any:
-    """Dataset references ``$t.f$`` -> engine references ``${t.result.f}``."""
-    if isinstance(value, str):
-        return _REF.sub(lambda m: "${" + m.group(1) + ".result" + m.group(2) + "}", value)
-    if isinstance(value, list):
-        return [engine_refs(x) for x in value]
-    if isinstance(value, dict):
-        return {k: engine_refs(x) for k, x in value.items()}
-    return value
+from apflow.evals.datasets import engine_refs
 
 
 def tree_from(tasks: list[dict[str, Any]], *, root: bool = True) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,17 @@ def load_predictions(path: str | Path) -> dict[str, list[Any]]:
 def dataset_hash(suite: str | Path) -> str:
     """SHA-256 of the dataset file, so a report says exactly which data it measured."""
     return hashlib.sha256(resolve(suite).read_bytes()).hexdigest()
+
+
+_DATASET_REF = re.compile(r"\$([A-Za-z0-9_\-]+)((?:\.[^$]*)?)\$")
+
+
+def engine_refs(value: Any) -> Any:
+    """Dataset references ``$t.f$`` -> engine references ``${t.result.f}``."""
+    if isinstance(value, str):
+        return _DATASET_REF.sub(lambda m: "${" + m.group(1) + ".result" + m.group(2) + "}", value)
+    if isinstance(value, list):
+        return [engine_refs(x) for x in value]
+    if isinstance(value, dict):
+        return {k: engine_refs(x) for k, x in value.items()}
+    return value
