@@ -116,7 +116,3 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
             await dispose_engines()
 
     return asyncio.run(wrapped())
-
-
-def is_tty() -> bool:
-    return sys.stderr.isatty()
