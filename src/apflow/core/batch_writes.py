@@ -15,25 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from apflow.core.errors import ApflowError
 from apflow.core.models import TaskModel, utcnow
 
+#: The columns a run changes as tasks move through their states (written every round).
+STATE_FIELDS = (
+    "status",
+    "result",
+    "result_meta",
+    "error",
+    "error_type",
+    "attempts",
+    "started_at",
+    "completed_at",
+)
 UPDATABLE = frozenset(
-    {
-        "name",
-        "parent_id",
-        "user_id",
-        "dependencies",
-        "priority",
-        "schemas",
-        "inputs",
-        "params",
-        "status",
-        "result",
-        "result_meta",
-        "error",
-        "error_type",
-        "attempts",
-        "started_at",
-        "completed_at",
-    }
+    {"name", "parent_id", "user_id", "dependencies", "priority", "schemas", "inputs", "params"}
+    | set(STATE_FIELDS)
 )
 
 Groups = dict[tuple[str, ...], list[dict[str, Any]]]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from apflow.core.batch_writes import STATE_FIELDS
 from apflow.core.errors import TaskTreeError
 from apflow.core.models import TaskModel, utcnow
 from apflow.core.results import from_exception
@@ -30,17 +31,7 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
-_STATE_FIELDS = (
-    "status",
-    "result",
-    "result_meta",
-    "error",
-    "error_type",
-    "attempts",
-    "started_at",
-    "completed_at",
-)
-_STATE_KEYS = frozenset({"id", *_STATE_FIELDS})
+_STATE_KEYS = frozenset({"id", *STATE_FIELDS})
 #: How often a running tree checks the database for a cancel made elsewhere.
 CANCEL_POLL_SECONDS = 1.0
 
@@ -136,7 +127,7 @@ class TreeRun:
         if task is None or not row.keys() <= _STATE_KEYS:
             return row
         loaded = task.__dict__  # plain reads; the instrumented descriptors cost ~10x more
-        full = {f: loaded[f] if f in loaded else getattr(task, f) for f in _STATE_FIELDS}
+        full = {f: loaded[f] if f in loaded else getattr(task, f) for f in STATE_FIELDS}
         full.update(row)
         return full
 
