@@ -123,8 +123,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args()
 
-    from apflow.generator.llm import get_client
-    from apflow.generator.llm.local import free_cores
+    from apflow.llm import get_client
+    from apflow.llm.local import free_cores
 
     load_before = os.getloadavg()
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from rich.console import Console
 from apflow.cli import progress as progress_module
 from apflow.cli import runner as runner_module
 from apflow.generator import GenerationEvent
-from apflow.generator.llm import ScriptedClient
+from apflow.llm import ScriptedClient
 from apflow.spec import validate_tree
 from tests.cli.conftest import OFFLINE_TREE
 

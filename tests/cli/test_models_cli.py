@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from apflow.generator.llm import local_models
+from apflow.llm import local_models
 from tests.cli.conftest import run_module
-from tests.generator.test_local_models import PARTS, fake_spec, install_fake_dist
+from tests.llm.test_local_models import PARTS, fake_spec, install_fake_dist
 
 
 @pytest.fixture

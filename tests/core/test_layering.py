@@ -1,4 +1,7 @@
-"""The core stays usable alone: it never imports the layers built on top of it."""
+"""Dependencies point one way: core <- spec <- llm <- executors <- generator <- cli/mcp/evals.
+
+The core stays usable alone, and the model clients never reach up into the generator.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-import apflow.core
+import pytest
 
-CORE = Path(apflow.core.__file__).parent
-FORBIDDEN = ("apflow.spec", "apflow.generator", "apflow.cli", "apflow.mcp", "apflow.evals")
+import apflow
+
+SRC = Path(apflow.__file__).parent
+CORE = SRC / "core"
+FORBIDDEN = (
+    "apflow.spec",
+    "apflow.llm",
+    "apflow.generator",
+    "apflow.cli",
+    "apflow.mcp",
+    "apflow.evals",
+)
+#: What each lower layer must never import (at top level or inside a function).
+ABOVE = {
+    "llm": ("apflow.executors", "apflow.generator", "apflow.cli", "apflow.mcp", "apflow.evals"),
+    "spec": ("apflow.llm", "apflow.executors", "apflow.generator", "apflow.cli", "apflow.mcp"),
+}
 
 
 def _imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = "apflow.core" + "".join("." + p for p in path.parent.relative_to(CORE).parts)
+    package = "apflow" + "".join("." + p for p in path.parent.relative_to(SRC).parts)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -38,6 +56,20 @@ def test_core_never_imports_higher_layers():
         for path in files
         for name in _imports(path)
         if name == "apflow" or any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+    }
+    assert not offending, sorted(offending)
+
+
+@pytest.mark.parametrize("layer", sorted(ABOVE))
+def test_lower_layers_never_import_higher_ones(layer):
+    root = SRC / layer
+    files = sorted(root.rglob("*.py"))
+    assert files
+    offending = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in files
+        for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in ABOVE[layer])
     }
     assert not offending, sorted(offending)
 

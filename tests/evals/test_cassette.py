@@ -6,7 +6,7 @@ import pytest
 
 from apflow.core.errors import LLMError
 from apflow.evals.cassette import CassetteMiss, CountingClient, RecordingClient, ReplayClient
-from apflow.generator.llm import ScriptedClient
+from apflow.llm import ScriptedClient
 
 ASK = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]
 

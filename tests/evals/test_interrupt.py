@@ -11,7 +11,7 @@ from apflow.cli.app import app
 from apflow.evals import runner as runner_module
 from apflow.evals.datasets import load_dataset
 from apflow.evals.runner import SuiteRun, run_suite
-from apflow.generator.llm import ScriptedClient
+from apflow.llm import ScriptedClient
 from tests.evals.scripted import tree_from
 
 

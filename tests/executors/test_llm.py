@@ -9,7 +9,7 @@ import pytest
 
 from apflow import TaskManager, TaskTreeNode, create_session
 from apflow.executors.llm import LlmExecutor
-from apflow.generator.llm import Completion, ScriptedClient
+from apflow.llm import Completion, ScriptedClient
 
 
 def scripted(tmp_path, *responses) -> str:

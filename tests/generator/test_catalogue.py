@@ -8,7 +8,7 @@ from apflow.core.executor import BaseTask
 from apflow.core.registry import ExecutorRegistry
 from apflow.executors.aggregate import AggregateResultsExecutor
 from apflow.generator import catalogue, generate_tree
-from apflow.generator.llm import ScriptedClient
+from apflow.llm import ScriptedClient
 
 TOPICS = [
     ("invoice", "Create an invoice PDF for a customer order", ["customer_id", "amount"]),

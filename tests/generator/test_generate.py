@@ -8,7 +8,7 @@ import pytest
 
 from apflow.core.errors import GenerationError
 from apflow.generator import GenerationResult, generate_tree, generate_tree_sync
-from apflow.generator.llm import ScriptedClient
+from apflow.llm import ScriptedClient
 from apflow.spec import validate_tree
 
 REQUIREMENT = "Fetch https://example.com/news and summarise it in 20 words"

@@ -9,7 +9,7 @@ import pytest
 
 from apflow.core.errors import LLMError
 from apflow.generator import generate_tree
-from apflow.generator.llm.litellm_client import LiteLLMClient, allow_model_requests
+from apflow.llm.litellm_client import LiteLLMClient, allow_model_requests
 
 from .test_generate import GOOD, REQUIREMENT, broken
 

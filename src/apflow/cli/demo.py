@@ -45,7 +45,7 @@ def generate_or_replay(model: str | None):
     """Generate with ``model`` (default: the installed one); replay the recording without one."""
     if model is None:
         try:
-            from apflow.generator.llm import get_client
+            from apflow.llm import get_client
 
             get_client(None)
         except (ConfigError, LLMError) as exc:

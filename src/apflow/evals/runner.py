@@ -20,7 +20,7 @@ from apflow.evals.executable import TreeRunner
 from apflow.evals.metrics import score_case
 from apflow.evals.predict import predicted_tasks, tree_tasks
 from apflow.evals.simulate import case_registry
-from apflow.generator.llm.base import LLMClient
+from apflow.llm.base import LLMClient
 
 MODES = {"single-shot": "single_shot", "multi-phase": "multi_phase", "baseline": "baseline"}
 

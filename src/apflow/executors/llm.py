@@ -95,7 +95,7 @@ class LlmExecutor(BaseTask):
         },
     }
 
-    #: Builds the client from a model string; None means ``apflow.generator.llm.get_client``.
+    #: Builds the client from a model string; None means ``apflow.llm.get_client``.
     client_factory: ClassVar[Callable[[str | None], Any] | None] = None
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +155,7 @@ class LlmExecutor(BaseTask):
         factory = type(self).client_factory
         if factory is not None:
             return factory(model)
-        from apflow.generator.llm import get_client
+        from apflow.llm import get_client
 
         return get_client(model)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from apflow.core.errors import GenerationError
 from apflow.generator import catalogue, examples, modes
-from apflow.generator.llm import LLMClient, get_client
 from apflow.generator.result import GenerationEvent, GenerationResult
 from apflow.generator.run import Run
+from apflow.llm import LLMClient, get_client
 from apflow.spec import AGGREGATOR, ExecutorPolicy, default_policy
 
 MODES = ("single_shot", "multi_phase", "baseline")

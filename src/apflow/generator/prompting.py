@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from apflow.core.errors import PromptError
-from apflow.generator.llm.base import Message
+from apflow.llm.base import Message
 
 PACKAGE = "apflow.prompts"
 USER_MARKER = "=== user ==="

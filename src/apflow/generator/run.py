@@ -18,9 +18,9 @@ from apflow.core.errors import GenerationError
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks
-from apflow.generator.llm.base import Completion, LLMClient, Message
 from apflow.generator.parsing import JSONParseError, parse_json, tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
+from apflow.llm.base import Completion, LLMClient, Message
 from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, validate_tree
 
 logger = get_logger(__name__)

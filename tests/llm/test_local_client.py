@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 
 from apflow.core.errors import ConfigError, LLMError
-from apflow.generator.llm import local, local_models
-from apflow.generator.llm.base import LLMClient
-from apflow.generator.llm.local import LocalClient
+from apflow.llm import local, local_models
+from apflow.llm.base import LLMClient
+from apflow.llm.local import LocalClient
 
 
 def _model_or_skip(name: str) -> str:
@@ -41,7 +41,7 @@ def test_default_model_missing_names_the_install_command(tmp_path, monkeypatch):
 
 
 def test_get_client_builds_the_local_backend_for_local_model_strings(tmp_path, monkeypatch):
-    from apflow.generator.llm import get_client
+    from apflow.llm import get_client
 
     gguf = tmp_path / "any.gguf"
     gguf.write_bytes(b"GGUF")  # not loaded until the first request

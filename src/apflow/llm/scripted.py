@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import LLMError
-from apflow.generator.llm.base import Completion, Message, Usage
+from apflow.llm.base import Completion, Message, Usage
 
 
 class ScriptedClient:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from apflow.core.errors import ConfigError, LLMError
-from apflow.generator.llm import local_models
-from apflow.generator.llm.local_models import ModelSpec
+from apflow.llm import local_models
+from apflow.llm.local_models import ModelSpec
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 5]
 

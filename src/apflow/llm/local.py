@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import ConfigError, LLMError
-from apflow.generator.llm import local_models
-from apflow.generator.llm.base import Completion, Message, Usage
+from apflow.llm import local_models
+from apflow.llm.base import Completion, Message, Usage
 
 INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
 
@@ -180,7 +180,7 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
                 # so alternating prompts (multi-phase) each keep their system prompt evaluated
                 llm.set_cache(_lean_cache(LlamaRAMCache, cache_bytes))
             if hasattr(llm, "_init_sampler") and hasattr(llm._model, "vocab"):
-                from apflow.generator.llm import local_sampling
+                from apflow.llm import local_sampling
 
                 local_sampling.install(llm)  # same tokens, ~25% less CPU per token
             _models[key] = llm

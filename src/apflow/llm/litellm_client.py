@@ -26,7 +26,7 @@ from tenacity import (
 
 from apflow.core.config import flag
 from apflow.core.errors import ConfigError, LLMError
-from apflow.generator.llm.base import Completion, Message, Usage
+from apflow.llm.base import Completion, Message, Usage
 
 #: None: requests allowed unless APFLOW_TESTING=1. True/False: forced on or off.
 ALLOW_MODEL_REQUESTS: bool | None = None
@@ -105,7 +105,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 class LiteLLMClient:
-    """An :class:`~apflow.generator.llm.base.LLMClient` backed by ``litellm.acompletion``.
+    """An :class:`~apflow.llm.base.LLMClient` backed by ``litellm.acompletion``.
 
     Raises :class:`ConfigError` at construction when a hosted model has no key, and
     :class:`LLMError` when a request fails after ``attempts`` tries.

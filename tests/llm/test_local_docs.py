@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from apflow.generator.llm import local_models
+from apflow.llm import local_models
 
 DOC = Path(__file__).parents[2] / "docs" / "local-model.md"
 BLOCK = re.compile(r"(<!-- needs-model -->\n)?```(python|text)\n(.*?)```", flags=re.S)

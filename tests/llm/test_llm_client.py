@@ -8,8 +8,8 @@ import types
 import pytest
 
 from apflow.core.errors import ConfigError, LLMError
-from apflow.generator.llm import ScriptedClient, factory, get_client
-from apflow.generator.llm.litellm_client import LiteLLMClient, allow_model_requests
+from apflow.llm import ScriptedClient, factory, get_client
+from apflow.llm.litellm_client import LiteLLMClient, allow_model_requests
 
 MESSAGES = [{"role": "user", "content": "give me a tree"}]
 

@@ -7,14 +7,14 @@ import os
 from types import ModuleType
 
 from apflow.core.errors import ConfigError, LLMError
-from apflow.generator.llm.base import LLMClient
+from apflow.llm.base import LLMClient
 
 LOCAL_INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
 
 
 def _local_module() -> ModuleType | None:
     try:
-        return importlib.import_module("apflow.generator.llm.local")
+        return importlib.import_module("apflow.llm.local")
     except ImportError:
         return None
 
@@ -68,7 +68,7 @@ def get_client(model: str | None = None) -> LLMClient:
     """
     name = (model or "").strip() or default_model()
     if name.startswith("scripted:"):
-        from apflow.generator.llm.scripted import ScriptedClient
+        from apflow.llm.scripted import ScriptedClient
 
         return ScriptedClient.from_file(name.split(":", 1)[1])
     if name == "local" or name.startswith("local:"):
@@ -81,7 +81,7 @@ def get_client(model: str | None = None) -> LLMClient:
         path = name.split(":", 1)[1] if ":" in name else None
         return module.LocalClient(model_path=path or None)
     if "/" in name:
-        from apflow.generator.llm.litellm_client import LiteLLMClient
+        from apflow.llm.litellm_client import LiteLLMClient
 
         return LiteLLMClient(
             name,

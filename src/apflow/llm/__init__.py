@@ -5,9 +5,9 @@
 - ``"local"`` / ``"local:/path/model.gguf"``: the embedded llama.cpp model
 """
 
-from apflow.generator.llm.base import Completion, LLMClient, Message, Usage
-from apflow.generator.llm.factory import default_model, get_client, local_installed
-from apflow.generator.llm.scripted import ScriptedClient
+from apflow.llm.base import Completion, LLMClient, Message, Usage
+from apflow.llm.factory import default_model, get_client, local_installed
+from apflow.llm.scripted import ScriptedClient
 
 __all__ = [
     "Completion",
