@@ -18,8 +18,25 @@ from rich.markup import escape
 from apflow.core.errors import ApflowError
 
 T = TypeVar("T")
-console = Console(stderr=True)
-out = Console()
+
+
+class _Console(Console):
+    """A rich Console that never hard-wraps a printed line when its output is not a terminal.
+
+    Why: piped or captured output is read by programs (``apflow validate x.json | grep ok``),
+    and a path, an id or a verdict split over two lines at column 80 breaks them. Tables,
+    trees and panels keep their layout; only line wrapping of printed text is off.
+    On a terminal, lines wrap at the terminal's width as usual.
+    """
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
+        if soft_wrap is None:
+            soft_wrap = self.soft_wrap or not self.is_terminal
+        super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+
+
+console = _Console(stderr=True)
+out = _Console()
 
 
 @dataclass
