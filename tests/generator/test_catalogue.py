@@ -8,6 +8,7 @@ from apflow.core.executor import BaseTask
 from apflow.core.registry import ExecutorRegistry
 from apflow.executors.aggregate import AggregateResultsExecutor
 from apflow.generator import catalogue, generate_tree
+from apflow.generator.schemas import methods_by_position
 from apflow.llm import ScriptedClient
 
 TOPICS = [
@@ -106,8 +107,8 @@ async def test_generation_offers_only_the_selected_executors():
     assert len(listed) == 3 and "weather_executor" in listed
     assert "aggregate_results_executor" not in system
     schema = client.history[0]["json_schema"]
-    method = schema["properties"]["tasks"]["items"]["properties"]["schemas"]["properties"]
-    assert sorted(method["method"]["enum"]) == sorted(listed)
+    for methods in methods_by_position(schema):
+        assert sorted(methods) == sorted(listed)
 
 
 def test_compact_inputs_mark_required_and_show_enums():

@@ -177,27 +177,26 @@ async def test_a_prompt_longer_than_the_context_is_refused_before_decoding(tiny_
 
 
 @pytest.mark.local_model
-async def test_best_token_first_grammar_sampling_picks_the_same_tokens(tiny_model):
+async def test_schema_fixed_text_is_forced_not_decoded(tiny_model):
     client = LocalClient(model_path=tiny_model, n_ctx=512)
-    llm = client._llama()
-    fast_init = llm._init_sampler
-    full_mask_init = type(llm)._init_sampler.__get__(llm)
     schema = {
         "type": "object",
-        "properties": {"steps": {"type": "array", "items": {"type": "string", "maxLength": 24}}},
-        "required": ["steps"],
+        "properties": {
+            "recipe": {"const": "bread-and-butter-pudding"},
+            "steps": {"type": "array", "items": {"type": "string", "maxLength": 24}},
+        },
+        "required": ["recipe", "steps"],
+        "additionalProperties": False,
     }
     messages = [{"role": "user", "content": "List three steps to bake bread as JSON."}]
-    await client.complete(messages, max_tokens=1)  # later requests all reuse this prefix
-    answers = {}
-    try:
-        for name, init in (("full", full_mask_init), ("fast", fast_init)):
-            llm._init_sampler = init
-            answers[name] = (
-                await client.complete(messages, json_schema=schema, max_tokens=90)
-            ).text
-    finally:
-        llm._init_sampler = fast_init
-    assert answers["fast"] == answers["full"]
-    assert llm._apflow_last_sampler.fast > 0
-    jsonschema.validate(json.loads(answers["fast"]), schema)
+    first = await client.complete(messages, json_schema=schema, max_tokens=90)
+    jsonschema.validate(json.loads(first.text), schema)
+    # the opening brace, the keys and the const value cost no decoding step
+    assert first.usage.forced_tokens >= 8
+    assert first.usage.completion_tokens > first.usage.forced_tokens
+    stats = client.last_stats
+    assert stats["forced_tokens"] + stats["decoded_tokens"] == first.usage.completion_tokens
+    # greedy and prefix-cached: the same request gives the same answer, evaluating one token
+    again = await client.complete(messages, json_schema=schema, max_tokens=90)
+    assert again.text == first.text
+    assert client.last_stats["prompt_evaluated"] == 1

@@ -2,7 +2,7 @@
 
 An example is shown only when every executor it uses is on offer (otherwise it would
 teach the model to use something it may not), and the closest one to the requirement
-by BM25 wins. One short example is usually enough for a small model.
+by BM25 wins when a count is asked for.
 """
 
 from __future__ import annotations
@@ -38,11 +38,18 @@ def executors_of(example: dict[str, Any]) -> set[str]:
     return {t["schemas"]["method"] for t in example.get("tasks", [])}
 
 
-def pick(requirement: str, offered_ids: set[str], count: int = 1) -> list[dict[str, Any]]:
-    """Up to ``count`` examples that use only offered executors, most similar first."""
+def pick(requirement: str, offered_ids: set[str], count: int | None = None) -> list[dict[str, Any]]:
+    """Examples that use only offered executors: all of them in file order (``count=None``),
+    or the ``count`` most similar to the requirement.
+
+    All, in a fixed order, is the default: the prompt's system part then does not depend on
+    the request, so the local backend evaluates it once and reuses it from its cache.
+    """
     usable = {e["name"]: e for e in load_examples() if executors_of(e) <= offered_ids}
     if not usable:
         return []
+    if count is None:
+        return list(usable.values())
     index = BM25({name: tokens(e["requirement"]) for name, e in usable.items()})
     return [usable[name] for name, _ in index.rank(tokens(requirement))[:count]]
 

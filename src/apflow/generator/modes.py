@@ -10,7 +10,13 @@ from apflow.generator import catalogue, prompting
 from apflow.generator.examples import compact, for_prompt
 from apflow.generator.parsing import JSONParseError, parse_json, steps_from
 from apflow.generator.run import Run
-from apflow.generator.schemas import plan_schema, tree_schema
+from apflow.generator.schemas import (
+    MAX_TASKS,
+    planned_tree_schema,
+    position_id,
+    strict_plan_schema,
+    strict_tree_schema,
+)
 from apflow.spec import TaskTreeSpec
 
 #: Output budgets: a compact 10-task tree is ~600 tokens, a plan step ~35. Bounded so that a
@@ -58,7 +64,7 @@ async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:
     return await run.settle(
         "generate",
         messages,
-        schema=tree_schema(offer.ids),
+        schema=strict_tree_schema(offer.entries),
         max_tokens=TREE_TOKENS,
         max_repairs=max_repairs,
     )
@@ -75,17 +81,28 @@ async def baseline(run: Run, offer: Offer) -> TaskTreeSpec:
 
 
 def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plan with ids by position (``t1``, ``t2``...) and needs on earlier steps only.
+
+    Under a strict grammar the plan already has this shape; an unconstrained model's plan
+    (scripted, or a provider without structured outputs) is renumbered, its needs mapped to
+    the new ids and any need on a later, unknown or the same step dropped.
+    """
+    kept = [s for s in steps if isinstance(s, dict) and s.get("executor") != catalogue.AGGREGATOR][
+        :MAX_TASKS
+    ]
+    renamed = {str(s.get("id")): position_id(k) for k, s in enumerate(kept, start=1)}
     out = []
-    for step in steps:
-        if step.get("executor") == catalogue.AGGREGATOR:
-            continue  # the root is added in the structure phase
-        needs = step.get("needs") or []
+    for k, step in enumerate(kept, start=1):
+        earlier = {position_id(j) for j in range(1, k)}
+        raw = step.get("needs") or []
+        raw = raw if isinstance(raw, list) else [raw]
+        needs = [renamed.get(str(n), str(n)) for n in raw]
         out.append(
             {
-                "id": str(step.get("id", f"step{len(out) + 1}")),
+                "id": position_id(k),
                 "does": str(step.get("does", "")),
                 "executor": str(step.get("executor", "")),
-                "needs": [str(n) for n in needs] if isinstance(needs, list) else [str(needs)],
+                "needs": list(dict.fromkeys(n for n in needs if n in earlier)),
             }
         )
     return out
@@ -99,7 +116,7 @@ async def plan(run: Run, offer: Offer) -> list[dict[str, Any]] | None:
         examples=[for_prompt(e) for e in offer.examples],
         requirement=run.requirement,
     )
-    schema = plan_schema([i for i in offer.ids if i != catalogue.AGGREGATOR] or offer.ids)
+    schema = strict_plan_schema(offer.ids)
     with run.phase("plan"):
         for retry in range(2):
             completion = await run.ask(messages, schema=schema, max_tokens=PLAN_TOKENS)
@@ -146,7 +163,7 @@ async def multi_phase(
     spec = await run.settle(
         "structure",
         messages,
-        schema=tree_schema(offer.ids),
+        schema=planned_tree_schema(entries, steps) if steps else strict_tree_schema(entries),
         max_tokens=structure_tokens(steps),
         max_repairs=max_repairs,
     )

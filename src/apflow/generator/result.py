@@ -43,6 +43,10 @@ class GenerationStats(BaseModel):
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Completion tokens a grammar forced (evaluated in one batch, no decoding step) and
+    #: those the model chose; both 0 when the backend does not tell.
+    forced_tokens: int = 0
+    decoded_tokens: int = 0
     seconds_by_phase: dict[str, float] = Field(default_factory=dict)
 
 

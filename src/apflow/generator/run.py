@@ -89,6 +89,11 @@ class Run:
         self.stats.llm_calls += 1
         self.stats.prompt_tokens += completion.usage.prompt_tokens
         self.stats.completion_tokens += completion.usage.completion_tokens
+        if completion.usage.forced_tokens:
+            self.stats.forced_tokens += completion.usage.forced_tokens
+            self.stats.decoded_tokens += (
+                completion.usage.completion_tokens - completion.usage.forced_tokens
+            )
         return completion
 
     def record(

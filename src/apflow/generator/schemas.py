@@ -1,73 +1,341 @@
-"""JSON Schemas of each phase's answer, for structured output and grammar-constrained decoding.
+"""JSON Schemas of each phase's answer: what the validator checks, moved into the decoding.
 
-Deliberately small (bare-string dependencies, free-form inputs): backends that compile a
-schema into a grammar stay fast, and the executor enum keeps the model to what is offered.
+A backend that decodes under these schemas (the embedded model through llguidance, a hosted
+model with structured outputs) can only write trees whose structure, ids, executors and
+input types are right, so the model makes only the choices that need judgement:
+
+- **Ids by position.** Task k is ``t{k}``, a ``const``; in the structure phase the ids and
+  executors come from the plan. Forced text costs the local backend no decoding step.
+- **A DAG by construction.** ``prefixItems`` gives every position its own schema: task k's
+  ``dependencies`` and the ids inside its ``${...}`` references are an enum of the ids
+  before it, so a dangling dependency, a self-dependency or a cycle cannot be written.
+- **Per-executor inputs.** Each position is an ``anyOf`` over the offered executors; a
+  branch fixes ``schemas.method`` and constrains ``inputs`` with that executor's registered
+  input schema (required fields, types, enums, no unknown keys). Every value may also be a
+  ``${id.result...}`` reference, because wiring is legitimate anywhere.
+
+The schemas use only what grammar compilers and providers' structured outputs support
+(``if``/``then`` rules are expanded into ``anyOf`` branches; other keywords they do not
+know are dropped). They may be looser than the registered schema, never stricter: the
+validator stays the gate.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 AGGREGATOR = "aggregate_results_executor"
+#: The most working tasks (plan steps) a generated tree may have. Gold trees in every eval
+#: suite have at most 5; the bound keeps the grammar small and a runaway answer short.
+MAX_TASKS = 10
+#: Free-text plan descriptions are cut here, so a looping model cannot run on.
+MAX_DOES_CHARS = 160
+#: Deeper input schemas are accepted as any JSON value (the validator still checks them).
+MAX_SCHEMA_DEPTH = 6
+ID_PATTERN = "^[A-Za-z0-9_-]+$"
+
+_SEGMENT = r"(\.[A-Za-z0-9_\-]+|\[[0-9]+\])"
+_DROPPED = {"description", "default", "title", "examples", "$comment", "deprecated"}
+_NUMBER_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
 
-def tree_schema(executor_ids: list[str]) -> dict[str, Any]:
-    """``{"tasks": [...]}`` of working tasks, each method limited to ``executor_ids``.
+def position_id(k: int) -> str:
+    """The id of the k-th working task (1-based)."""
+    return f"t{k}"
 
-    No ``parent_id`` and no aggregator: the root is added by deterministic repair, which
-    is cheaper and more reliable than asking a small model for it.
-    """
-    working = sorted(i for i in executor_ids if i != AGGREGATOR) or sorted(executor_ids)
-    task = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-            "schemas": {
-                "type": "object",
-                "properties": {"method": {"type": "string", "enum": working}},
-                "required": ["method"],
-            },
-            "inputs": {"type": "object"},
-            "dependencies": {
-                "type": "array",
-                "items": {
-                    "anyOf": [
-                        {"type": "string"},
-                        {
-                            "type": "object",
-                            "properties": {
-                                "id": {"type": "string"},
-                                "required": {"type": "boolean"},
-                            },
-                            "required": ["id", "required"],
-                        },
-                    ]
+
+def _reference(earlier: Sequence[str]) -> str:
+    names = "|".join(re.escape(i) for i in earlier)
+    return r"\$\{(" + names + r")\.result" + _SEGMENT + r"*\}"
+
+
+def whole_reference(earlier: Sequence[str]) -> dict[str, Any] | None:
+    """A string that is exactly one reference to an earlier task (None when there is none)."""
+    if not earlier:
+        return None
+    return {"type": "string", "pattern": "^" + _reference(earlier) + "$"}
+
+
+def text_with_references(earlier: Sequence[str]) -> str:
+    """Any text in which every ``${`` starts a reference to an earlier task."""
+    plain = r"[^$]|\$+[^${]"
+    if earlier:
+        plain += r"|\$*" + _reference(earlier)
+    return "^(" + plain + r")*\$*$"
+
+
+def _or_reference(schema: dict[str, Any], earlier: Sequence[str]) -> dict[str, Any]:
+    ref = whole_reference(earlier)
+    if ref is None:
+        return schema
+    members = schema["anyOf"] if set(schema) == {"anyOf"} else [schema]
+    return {"anyOf": [*members, ref]}
+
+
+def _discriminated(schema: dict[str, Any]) -> tuple[str, dict[Any, list[str]]] | None:
+    """``allOf: [{if: {properties: {k: {const: v}}}, then: {required: [...]}}, ...]`` as
+    ``(k, {v: required})``, or None when the ``allOf`` is anything else."""
+    rules = schema.get("allOf")
+    if not isinstance(rules, list) or not rules:
+        return None
+    key = None
+    required: dict[Any, list[str]] = {}
+    for rule in rules:
+        cond = rule.get("if") if isinstance(rule, dict) else None
+        then = rule.get("then") if isinstance(rule, dict) else None
+        props = cond.get("properties") if isinstance(cond, dict) else None
+        if not isinstance(props, dict) or len(props) != 1 or not isinstance(then, dict):
+            return None
+        ((name, test),) = props.items()
+        if not isinstance(test, dict) or "const" not in test or (key and name != key):
+            return None
+        if set(then) - {"required"} or not isinstance(then.get("required", []), list):
+            return None
+        key = name
+        required.setdefault(test["const"], []).extend(then.get("required", []))
+    return (key, required) if key else None
+
+
+def _object(schema: dict[str, Any], earlier: Sequence[str], depth: int) -> dict[str, Any]:
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    required = [r for r in schema.get("required", []) if isinstance(r, str)]
+    split = _discriminated(schema)
+    if split is not None and split[0] in props:
+        key, extra = split
+        values = props[key].get("enum") if isinstance(props[key], dict) else None
+        values = values if isinstance(values, list) else list(extra)
+        base = {k: v for k, v in schema.items() if k != "allOf"}
+        branches = []
+        for value in values:
+            branch = {**base, "properties": {**props, key: {"const": value}}}
+            branch["required"] = list(dict.fromkeys([key, *required, *extra.get(value, [])]))
+            branches.append(_object(branch, earlier, depth))
+        return {"anyOf": branches}
+    out: dict[str, Any] = {"type": "object"}
+    if props:
+        # required first: once they are written the model may close the object
+        order = [k for k in required if k in props] + [k for k in props if k not in required]
+        out["properties"] = {k: convert(props[k], earlier, depth + 1) for k in order}
+    if required:
+        out["required"] = required
+    extra_props = schema.get("additionalProperties")
+    if extra_props is False or (props and extra_props is None):
+        out["additionalProperties"] = False
+    elif isinstance(extra_props, dict) and extra_props:
+        out["additionalProperties"] = convert(extra_props, earlier, depth + 1)
+    for bound in ("minProperties", "maxProperties"):
+        if isinstance(schema.get(bound), int):
+            out[bound] = schema[bound]
+    return out
+
+
+def _typed(schema: dict[str, Any], kind: str, earlier: Sequence[str], depth: int) -> Any:
+    if kind == "object":
+        return _object(schema, earlier, depth)
+    if kind == "array":
+        out: dict[str, Any] = {"type": "array"}
+        if isinstance(schema.get("items"), dict):
+            out["items"] = convert(schema["items"], earlier, depth + 1)
+        if isinstance(schema.get("prefixItems"), list):
+            out["prefixItems"] = [convert(s, earlier, depth + 1) for s in schema["prefixItems"]]
+        for bound in ("minItems", "maxItems"):
+            if isinstance(schema.get(bound), int):
+                out[bound] = schema[bound]
+        return out
+    if kind == "string":
+        out = {"type": "string"}
+        for bound in ("minLength", "maxLength"):
+            if isinstance(schema.get(bound), int):
+                out[bound] = schema[bound]
+        if isinstance(schema.get("pattern"), str):
+            out["pattern"] = schema["pattern"]
+        elif "format" not in schema:
+            # free text: interpolated references may only name earlier tasks
+            out["pattern"] = text_with_references(earlier)
+        return out
+    if kind in ("number", "integer"):
+        out = {"type": kind}
+        for bound in _NUMBER_BOUNDS:
+            value = schema.get(bound)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[bound] = value
+        return out
+    if kind in ("boolean", "null"):
+        return {"type": kind}
+    return {}
+
+
+def convert(schema: Any, earlier: Sequence[str], depth: int = 0) -> dict[str, Any]:
+    """An executor's input (sub)schema as a decoding schema for a task after ``earlier``."""
+    if not isinstance(schema, dict) or depth > MAX_SCHEMA_DEPTH:
+        return {}
+    schema = {k: v for k, v in schema.items() if k not in _DROPPED}
+    if "const" in schema:
+        return _or_reference({"const": schema["const"]}, earlier)
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return _or_reference({"enum": schema["enum"]}, earlier)
+    for combinator in ("anyOf", "oneOf"):
+        if isinstance(schema.get(combinator), list) and schema[combinator]:
+            members = [convert(m, earlier, depth + 1) for m in schema[combinator]]
+            if any(m == {} for m in members):
+                return {}
+            return _or_reference({"anyOf": members}, earlier)
+    kind = schema.get("type")
+    if kind is None and ("properties" in schema or "additionalProperties" in schema):
+        kind = "object"
+    if isinstance(kind, list):
+        members = [_typed(schema, k, earlier, depth) for k in kind if isinstance(k, str)]
+        if not members or any(m == {} for m in members):
+            return {}
+        return _or_reference({"anyOf": members}, earlier)
+    if not isinstance(kind, str):
+        return {}  # any JSON value
+    typed = _typed(schema, kind, earlier, depth)
+    if typed == {}:
+        return {}
+    if kind == "string" and "pattern" in typed and "format" not in schema:
+        if typed["pattern"] == text_with_references(earlier):
+            return typed  # already admits a whole reference
+    return _or_reference(typed, earlier)
+
+
+def strict_inputs(input_schema: Any, earlier: Sequence[str]) -> dict[str, Any]:
+    """The ``inputs`` object of a task after ``earlier``; always an object, never a reference."""
+    schema = input_schema if isinstance(input_schema, dict) else {}
+    return _object({**schema, "type": "object"}, earlier, 0)
+
+
+def _dependencies(earlier: Sequence[str]) -> dict[str, Any]:
+    ids = list(earlier)
+    return {
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"enum": ids},
+                {
+                    "type": "object",
+                    "properties": {"id": {"enum": ids}, "required": {"const": False}},
+                    "required": ["id", "required"],
+                    "additionalProperties": False,
                 },
-            },
+            ]
         },
-        "required": ["id", "schemas", "inputs"],
+        "minItems": 1,
+        "maxItems": len(ids),
     }
+
+
+def task_schema(k: int, entry: dict[str, Any], earlier: Sequence[str]) -> dict[str, Any]:
+    """Task k written with executor ``entry`` (a registry description)."""
+    props: dict[str, Any] = {
+        "id": {"const": position_id(k)},
+        "schemas": {
+            "type": "object",
+            "properties": {"method": {"const": entry["id"]}},
+            "required": ["method"],
+            "additionalProperties": False,
+        },
+        "inputs": strict_inputs(entry.get("input_schema"), earlier),
+    }
+    if earlier:
+        props["dependencies"] = _dependencies(earlier)
     return {
         "type": "object",
-        "properties": {"tasks": {"type": "array", "items": task, "minItems": 1}},
-        "required": ["tasks"],
+        "properties": props,
+        "required": ["id", "schemas", "inputs"],
+        "additionalProperties": False,
     }
 
 
-def plan_schema(executor_ids: list[str]) -> dict[str, Any]:
-    """``{"steps": [{"id", "does", "executor", "needs"}]}``."""
-    step = {
+def _working(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in entries if e["id"] != AGGREGATOR] or list(entries)
+
+
+def _tasks_object(key: str, positions: list[dict[str, Any]], min_items: int) -> dict[str, Any]:
+    return {
         "type": "object",
         "properties": {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-            "does": {"type": "string"},
-            "executor": {"type": "string", "enum": sorted(executor_ids)},
-            "needs": {"type": "array", "items": {"type": "string"}},
+            key: {
+                "type": "array",
+                "prefixItems": positions,
+                "items": False,
+                "minItems": min_items,
+                "maxItems": len(positions),
+            }
         },
-        "required": ["id", "does", "executor", "needs"],
+        "required": [key],
+        "additionalProperties": False,
     }
-    return {
-        "type": "object",
-        "properties": {"steps": {"type": "array", "items": step, "minItems": 1}},
-        "required": ["steps"],
-    }
+
+
+def strict_tree_schema(
+    entries: Sequence[dict[str, Any]], max_tasks: int = MAX_TASKS
+) -> dict[str, Any]:
+    """``{"tasks": [...]}``: up to ``max_tasks`` working tasks over the offered executors.
+
+    No aggregator and no ``parent_id``: the root is added by deterministic repair, which is
+    cheaper and more reliable than asking a small model for it.
+    """
+    working = _working(entries)
+    positions = []
+    for k in range(1, max_tasks + 1):
+        earlier = [position_id(j) for j in range(1, k)]
+        branches = [task_schema(k, e, earlier) for e in working]
+        positions.append(branches[0] if len(branches) == 1 else {"anyOf": branches})
+    return _tasks_object("tasks", positions, 1)
+
+
+def planned_tree_schema(
+    entries: Sequence[dict[str, Any]], steps: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """The structure phase: one task per plan step, its id and executor fixed by the plan.
+
+    What is left to write is each task's inputs and which earlier steps it waits for.
+    Steps whose executor is not on offer fall back to every offered executor.
+    """
+    by_id = {e["id"]: e for e in _working(entries)}
+    positions = []
+    for k, step in enumerate(steps, start=1):
+        earlier = [position_id(j) for j in range(1, k)]
+        entry = by_id.get(step.get("executor", ""))
+        chosen = [entry] if entry is not None else list(by_id.values())
+        branches = [task_schema(k, e, earlier) for e in chosen]
+        positions.append(branches[0] if len(branches) == 1 else {"anyOf": branches})
+    return _tasks_object("tasks", positions, len(positions))
+
+
+def strict_plan_schema(executor_ids: Sequence[str], max_steps: int = MAX_TASKS) -> dict[str, Any]:
+    """``{"steps": [{"id", "does", "executor", "needs"}]}``; step k may need only earlier steps."""
+    working = sorted(i for i in executor_ids if i != AGGREGATOR) or sorted(executor_ids)
+    positions = []
+    for k in range(1, max_steps + 1):
+        earlier = [position_id(j) for j in range(1, k)]
+        needs: dict[str, Any] = {"type": "array", "maxItems": len(earlier)}
+        if earlier:
+            needs["items"] = {"enum": earlier}
+        positions.append(
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"const": position_id(k)},
+                    "does": {"type": "string", "minLength": 1, "maxLength": MAX_DOES_CHARS},
+                    "executor": {"enum": working},
+                    "needs": needs,
+                },
+                "required": ["id", "does", "executor", "needs"],
+                "additionalProperties": False,
+            }
+        )
+    return _tasks_object("steps", positions, 1)
+
+
+def methods_by_position(schema: dict[str, Any]) -> list[list[str]]:
+    """The executor ids a tree schema allows at each position (for tests and debugging)."""
+    key = next(iter(schema["properties"]))
+    out = []
+    for position in schema["properties"][key]["prefixItems"]:
+        branches = position.get("anyOf", [position])
+        out.append([b["properties"]["schemas"]["properties"]["method"]["const"] for b in branches])
+    return out

@@ -12,6 +12,8 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Of the completion tokens, those a grammar forced (evaluated in a batch, not decoded).
+    forced_tokens: int = 0
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import os
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import ConfigError, LLMError
-from apflow.llm import local_models
+from apflow.llm import local_guided, local_models
 from apflow.llm.base import Completion, Message, Usage
 
 INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
@@ -34,7 +33,6 @@ _load_lock = threading.Lock()
 _decode_lock = threading.Lock()
 _models: dict[tuple[str, int], Any] = {}
 _threads_in_use: dict[int, int] = {}
-_grammars: dict[str, Any] = {}
 
 
 def backend_available() -> bool:
@@ -179,10 +177,6 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
                 # states keyed by prompt tokens: a request restores the longest matching prefix,
                 # so alternating prompts (multi-phase) each keep their system prompt evaluated
                 llm.set_cache(_lean_cache(LlamaRAMCache, cache_bytes))
-            if hasattr(llm, "_init_sampler") and hasattr(llm._model, "vocab"):
-                from apflow.llm import local_sampling
-
-                local_sampling.install(llm)  # same tokens, ~25% less CPU per token
             _models[key] = llm
             _threads_in_use[id(llm)] = n_threads
         return llm
@@ -194,24 +188,6 @@ def _set_threads(llm: Any, n_threads: int) -> None:
 
         llama_cpp.llama_set_n_threads(llm.ctx, n_threads, n_threads)
         _threads_in_use[id(llm)] = n_threads
-
-
-def _grammar(schema: dict[str, Any]) -> Any:
-    """A compiled GBNF grammar per distinct schema (compiling costs ~10-50 ms)."""
-    from llama_cpp import LlamaGrammar
-
-    key = json.dumps(schema, sort_keys=True)
-    grammar = _grammars.get(key)
-    if grammar is None:
-        try:
-            grammar = LlamaGrammar.from_json_schema(key, verbose=False)
-        except Exception as exc:
-            raise LLMError(
-                f"cannot build a JSON grammar from the schema: {exc}",
-                hint="keep the schema to types, properties, required, enum, items and $defs",
-            ) from None
-        _grammars[key] = grammar
-    return grammar
 
 
 class LocalClient:
@@ -256,18 +232,20 @@ class LocalClient:
         logit_bias: dict[int, float] | None,
     ) -> Completion:
         llm = self._llama()
-        grammar = _grammar(json_schema) if json_schema is not None else None
         max_tokens = self._budget(llm, messages, max_tokens)
         with _decode_lock:
             threads = self.n_threads or idle_cores()
             _set_threads(llm, threads)
             started = time.perf_counter()
             try:
+                if json_schema is not None:
+                    return self._guided(
+                        llm, messages, json_schema, temperature, max_tokens, logit_bias, threads
+                    )
                 response = llm.create_chat_completion(
                     messages=[dict(m) for m in messages],
                     temperature=temperature,
                     max_tokens=max_tokens,
-                    grammar=grammar,
                     logit_bias=logit_bias,
                 )
             except (ValueError, RuntimeError) as exc:  # e.g. the context window overflowed
@@ -289,6 +267,48 @@ class LocalClient:
             usage=Usage(int(usage.get("prompt_tokens", 0)), completion_tokens),
             model=self.model,
             raw=response,
+        )
+
+    def _guided(
+        self,
+        llm: Any,
+        messages: list[Message],
+        schema: dict[str, Any],
+        temperature: float,
+        max_tokens: int,
+        logit_bias: dict[int, float] | None,
+        threads: int,
+    ) -> Completion:
+        """JSON under ``schema`` through llguidance: forced runs cost one batch each."""
+        if not local_guided.available():
+            raise LLMError(
+                "llguidance is not installed; the local model needs it for JSON answers",
+                hint=f"install it with `{INSTALL_HINT}`",
+            )
+        out = local_guided.decode(
+            llm,
+            [dict(m) for m in messages],
+            schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            logit_bias=logit_bias,
+        )
+        completion = out.forced + out.decoded
+        self.last_stats = {
+            "seconds": out.prompt_seconds + out.decode_seconds,
+            "prompt_seconds": out.prompt_seconds,
+            "decode_seconds": out.decode_seconds,
+            "prompt_evaluated": out.prompt_evaluated,
+            "threads": threads,
+            "forced_tokens": out.forced,
+            "decoded_tokens": out.decoded,
+            "tokens_per_second": local_guided.tokens_per_second(out),
+        }
+        return Completion(
+            text=local_guided.text_of(llm, out.tokens),
+            usage=Usage(out.prompt_tokens, completion, forced_tokens=out.forced),
+            model=self.model,
+            raw={"finish_reason": out.finish_reason, "stats": dict(self.last_stats)},
         )
 
     async def complete(

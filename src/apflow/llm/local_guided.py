@@ -1,0 +1,265 @@
+"""Schema-constrained decoding for the embedded model, with forced tokens evaluated in batches.
+
+Why not llama.cpp's own GBNF sampler: it checks the grammar one token at a time, so a key,
+an id or an executor name the schema fixes still costs one forward pass per token. Our tree
+schemas fix most of the answer (ids by position, ``schemas.method`` per branch, keys and
+brackets). llguidance (the structured-decoding library behind Guidance, also used by
+llama.cpp and vLLM) compiles the JSON Schema against the GGUF vocabulary lazily, gives a
+token mask per step and, crucially, the *forced* tokens (``compute_ff_tokens``): those are
+appended and evaluated in one ``llama_decode`` batch, which costs about as much as one
+decoded token. What is left for the model is what needs judgement.
+
+The loop (greedy at temperature 0; sampled from the masked distribution otherwise):
+
+1. restore the longest cached prefix of the prompt, evaluate the rest, cache the state;
+2. forced run? evaluate it in one batch and go on;
+3. otherwise take the best token if the grammar accepts it (one cheap check), else apply
+   the full mask; stop at the end token or when the grammar is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from apflow.core.errors import LLMError
+
+#: Compact JSON: the prompts' examples are compact, and every space would be a token.
+JSON_OPTIONS = {
+    "whitespace_flexible": False,
+    "item_separator": ",",
+    "key_separator": ":",
+    "lenient": True,  # keywords llguidance does not know are ignored, not an error
+}
+
+_lock = threading.Lock()
+_tokenizers: dict[int, Any] = {}
+_matchers: dict[tuple[int, str], Any] = {}
+_formatters: dict[int, Any] = {}
+
+
+@dataclass
+class GuidedOutput:
+    """The answer's tokens and how they were produced."""
+
+    tokens: list[int]
+    forced: int
+    decoded: int
+    prompt_tokens: int
+    prompt_evaluated: int
+    finish_reason: str
+    prompt_seconds: float
+    decode_seconds: float
+
+
+def available() -> bool:
+    try:
+        import llguidance  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def tokenizer(llm: Any) -> Any:
+    """The llguidance view of the model's vocabulary (built once per model: ~1 s)."""
+    with _lock:
+        tok = _tokenizers.get(id(llm))
+        if tok is None:
+            from llguidance.llamacpp import lltokenizer_from_vocab
+
+            tok = lltokenizer_from_vocab(llm._model.vocab, n_vocab=int(llm.n_vocab()))
+            _tokenizers[id(llm)] = tok
+        return tok
+
+
+def matcher(llm: Any, schema: dict[str, Any]) -> Any:
+    """A fresh matcher for ``schema``; the compiled grammar is kept per model and schema."""
+    from llguidance import LLMatcher
+
+    key = json.dumps(schema, sort_keys=True)
+    with _lock:
+        template = _matchers.get((id(llm), key))
+    if template is None:
+        # the schema as given, not ``key``: property order is the order the model writes in
+        grammar = LLMatcher.grammar_from_json_schema(json.dumps(schema), defaults=JSON_OPTIONS)
+        template = LLMatcher(tokenizer(llm), grammar, log_level=0)
+        if template.is_error():
+            raise LLMError(
+                f"cannot decode under this JSON schema: {template.get_error()}",
+                hint="keep the schema to types, properties, required, enum, const, "
+                "anyOf, items, prefixItems and patterns",
+            )
+        with _lock:
+            if len(_matchers) > 64:  # schemas change per request set; keep memory bounded
+                _matchers.clear()
+            _matchers[(id(llm), key)] = template
+    return template.deep_copy()
+
+
+def prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The chat messages in the model's own chat template, tokenized."""
+    from llama_cpp import llama_chat_format
+
+    formatter = _formatters.get(id(llm))
+    if formatter is None:
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise LLMError(
+                "the model file has no chat template",
+                hint="use an instruction-tuned GGUF model with tokenizer.chat_template",
+            )
+        eos, bos = llm.token_eos(), llm.token_bos()
+        formatter = llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+        _formatters[id(llm)] = formatter
+    result = formatter(messages=messages)
+    return list(
+        llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+    )
+
+
+def _common_prefix(a: Any, b: list[int]) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.nonzero(np.asarray(a[:n]) != np.asarray(b[:n], dtype=np.asarray(a).dtype))[0]
+    return int(diff[0]) if len(diff) else n
+
+
+def evaluate_prompt(llm: Any, tokens: list[int]) -> int:
+    """Bring the context to ``tokens`` reusing the longest cached prefix; returns how many
+    tokens had to be evaluated. At least the last one is, so fresh logits exist."""
+    current = llm.input_ids[: llm.n_tokens]
+    here = _common_prefix(current, tokens)
+    if llm.cache is not None:
+        try:
+            item = llm.cache[tokens]
+        except KeyError:
+            item = None
+        if item is not None and _common_prefix(item.input_ids[: item.n_tokens], tokens) > here:
+            llm.load_state(item)
+            here = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+    here = min(here, len(tokens) - 1)
+    llm.n_tokens = here  # eval() drops the KV cells past n_tokens
+    llm.eval(tokens[here:])
+    if llm.cache is not None:
+        llm.cache[tokens] = llm.save_state()
+    return len(tokens) - here
+
+
+def _logits(llm: Any) -> np.ndarray:
+    import llama_cpp
+
+    pointer = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+    return np.ctypeslib.as_array(pointer, shape=(int(llm.n_vocab()),))
+
+
+def _pick(
+    logits: np.ndarray,
+    guide: Any,
+    temperature: float,
+    bias: dict[int, float] | None,
+    rng: np.random.Generator,
+) -> int:
+    if bias:
+        logits = logits.copy()
+        for token, value in bias.items():
+            logits[token] += value
+    if temperature <= 0:
+        best = int(np.argmax(logits))
+        if guide.validate_tokens([best]) == 1:
+            return best
+    mask = np.frombuffer(guide.compute_bitmask(), dtype=np.uint8)
+    allowed = np.unpackbits(mask, bitorder="little")[: len(logits)].astype(bool)
+    if not allowed.any():
+        raise LLMError("the grammar allows no token here", hint="report this schema as a bug")
+    masked = np.where(allowed, logits, -np.inf)
+    if temperature <= 0:
+        return int(np.argmax(masked))
+    scaled = (masked - masked.max()) / temperature
+    probs = np.exp(scaled)
+    probs /= probs.sum()
+    return int(rng.choice(len(probs), p=probs))
+
+
+def decode(
+    llm: Any,
+    messages: list[dict[str, str]],
+    schema: dict[str, Any],
+    *,
+    max_tokens: int,
+    temperature: float = 0.0,
+    logit_bias: dict[int, float] | None = None,
+    seed: int | None = None,
+) -> GuidedOutput:
+    """One schema-constrained answer. The caller holds the model's decode lock."""
+    guide = matcher(llm, schema)
+    tokens = prompt_tokens(llm, messages)
+    started = time.perf_counter()
+    evaluated = evaluate_prompt(llm, tokens)
+    prompt_seconds = time.perf_counter() - started
+    eos = int(llm.token_eos())
+    rng = np.random.default_rng(seed)
+    out: list[int] = []
+    forced = decoded = 0
+    finish = "length"
+    started = time.perf_counter()
+    while len(out) < max_tokens:
+        if guide.is_stopped():
+            finish = "stop"
+            break
+        run = guide.compute_ff_tokens()
+        if run:
+            run = run[: max_tokens - len(out)]
+            if not guide.consume_tokens(run):
+                raise LLMError(f"the grammar refused its own forced tokens: {guide.get_error()}")
+            llm.eval(run)
+            out += run
+            forced += len(run)
+            continue
+        token = _pick(_logits(llm), guide, temperature, logit_bias, rng)
+        if token == eos or _is_end(llm, token):
+            finish = "stop"
+            break
+        if not guide.consume_token(token):
+            raise LLMError(f"the grammar refused a token it allowed: {guide.get_error()}")
+        llm.eval([token])
+        out.append(token)
+        decoded += 1
+    if finish == "length" and guide.is_accepting():
+        finish = "stop"
+    return GuidedOutput(
+        tokens=out,
+        forced=forced,
+        decoded=decoded,
+        prompt_tokens=len(tokens),
+        prompt_evaluated=evaluated,
+        finish_reason=finish,
+        prompt_seconds=prompt_seconds,
+        decode_seconds=time.perf_counter() - started,
+    )
+
+
+def _is_end(llm: Any, token: int) -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+
+
+def text_of(llm: Any, tokens: list[int]) -> str:
+    return llm.detokenize(tokens).decode("utf-8", errors="replace")
+
+
+def tokens_per_second(output: GuidedOutput) -> float:
+    total = output.forced + output.decoded
+    return total / output.decode_seconds if output.decode_seconds > 0 else math.inf
