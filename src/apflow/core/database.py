@@ -10,7 +10,7 @@ import asyncio
 import weakref
 
 from sqlalchemy import event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,14 +26,17 @@ from apflow.core.models import SCHEMA_VERSION, Base, MetaModel
 _engines: dict[tuple[str, int], AsyncEngine] = {}
 _ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
 _ready_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+#: Attempts at creating the schema when other processes create it at the same moment.
+_SCHEMA_ATTEMPTS = 5
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - driver callback
     cursor = dbapi_connection.cursor()
+    # busy_timeout first: switching a new file to WAL takes a lock that another process may hold.
+    cursor.execute("PRAGMA busy_timeout=10000")
     # WAL + NORMAL survives a process crash (not a power cut) and lets readers run during writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -77,33 +80,49 @@ async def ensure_schema(engine: AsyncEngine) -> None:
     async with lock:
         if engine in _ready:
             return
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(Base.metadata.create_all)
-                row = (
-                    await conn.execute(
-                        select(MetaModel.value).where(MetaModel.key == "schema_version")
-                    )
-                ).scalar_one_or_none()
-                if row is None:
-                    await conn.execute(
-                        MetaModel.__table__.insert().values(
-                            key="schema_version", value=str(SCHEMA_VERSION)
-                        )
-                    )
-                elif int(row) > SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"database schema version {row} is newer than this apflow "
-                        f"({SCHEMA_VERSION})",
-                        hint="upgrade apflow or point APFLOW_DATABASE_URL at another database",
-                    )
-        except SQLAlchemyError as exc:
-            raise ConfigError(
-                f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
-                f"{exc.__class__.__name__}: {exc}",
-                hint="check --db / APFLOW_DATABASE_URL and that the database is reachable",
-            ) from exc
+        for attempt in range(_SCHEMA_ATTEMPTS):
+            try:
+                await _create_schema(engine)
+                break
+            except SQLAlchemyError as exc:
+                if attempt + 1 < _SCHEMA_ATTEMPTS and _lost_race(exc):
+                    await asyncio.sleep(0.05 * (attempt + 1))
+                    continue  # another process created it meanwhile: the next pass sees it
+                raise ConfigError(
+                    f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
+                    f"{exc.__class__.__name__}: {exc}",
+                    hint="check --db / APFLOW_DATABASE_URL and that the database is reachable",
+                ) from exc
         _ready.add(engine)
+
+
+async def _create_schema(engine: AsyncEngine) -> None:
+    """CREATE TABLE/INDEX where missing (checkfirst) and the version row, in one transaction."""
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all, checkfirst=True)
+        row = (
+            await conn.execute(select(MetaModel.value).where(MetaModel.key == "schema_version"))
+        ).scalar_one_or_none()
+        if row is None:
+            await conn.execute(
+                MetaModel.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+            )
+        elif int(row) > SCHEMA_VERSION:
+            raise ConfigError(
+                f"database schema version {row} is newer than this apflow ({SCHEMA_VERSION})",
+                hint="upgrade apflow or point APFLOW_DATABASE_URL at another database",
+            )
+
+
+def _lost_race(exc: SQLAlchemyError) -> bool:
+    """True when creating the schema failed because another process was creating it too:
+    a table, index or the version row that already exists (SQLite, PostgreSQL), or a lock."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    text = str(exc.orig).lower()
+    return any(
+        word in text for word in ("already exists", "duplicate", "unique", "database is locked")
+    )
 
 
 def create_session(url: str | None = None) -> AsyncSession:
