@@ -7,9 +7,13 @@ reaching the network.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import socket
+import threading
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -52,16 +56,116 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+#: A PostgreSQL server given as APFLOW_DATABASE_URL when pytest starts (``.ci/run`` does this):
+#: the tests then run against it, each in a database of its own. Otherwise: SQLite files.
+_PG_SERVER = os.environ.get("APFLOW_DATABASE_URL", "")
+if not _PG_SERVER.startswith(("postgresql", "postgres:")):
+    _PG_SERVER = ""
+
+
+class _PostgresDatabases:
+    """Creates and drops one database per test on the server in ``_PG_SERVER``.
+
+    One admin connection on an event loop of its own, in a thread, so sync and async tests
+    (each with their own loop) can both ask for a database.
+    """
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.url = make_url(url).set(drivername="postgresql+asyncpg")
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.conn = self._call(self._connect())
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    async def _connect(self):
+        import asyncpg
+
+        u = self.url
+        return await asyncpg.connect(
+            host=u.host or "127.0.0.1",
+            port=u.port or 5432,
+            user=u.username,
+            password=u.password,
+            database=u.database or "postgres",
+        )
+
+    def create(self) -> str:
+        name = f"apflow_test_{uuid.uuid4().hex[:16]}"
+        self._call(self.conn.execute(f'CREATE DATABASE "{name}"'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        self._call(self.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self._call(self.conn.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+_pg: _PostgresDatabases | None = None
+
+
+def pytest_unconfigure(config) -> None:
+    if _pg is not None:
+        _pg.close()
+
+
+def _postgres() -> _PostgresDatabases:
+    global _pg
+    if _pg is None:
+        _pg = _PostgresDatabases(_PG_SERVER)
+    return _pg
+
+
+def pytest_report_header(config) -> str:
+    if _PG_SERVER:
+        from sqlalchemy.engine import make_url
+
+        server = make_url(_PG_SERVER).render_as_string(hide_password=True)
+        return f"apflow database: PostgreSQL {server}, a fresh database per test"
+    return "apflow database: SQLite, a fresh file per test"
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    """A fresh SQLite file per test."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'apflow.db'}"
+def db_url(tmp_path) -> Iterator[str]:
+    """A fresh database per test: a SQLite file, or a new PostgreSQL database (see above)."""
+    if not _PG_SERVER:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'apflow.db'}"
+        return
+    url = _postgres().create()
+    try:
+        yield url
+    finally:
+        _forget_engines(url)
+        _postgres().drop(url)
+
+
+def _forget_engines(url: str) -> None:
+    """Let go of cached engines on this test's database (their event loops are closed)."""
+    from apflow.core import database
+
+    for key in [k for k in database._engines if k[0] == url]:
+        database._engine_loops.pop(key, None)
+        database._engines.pop(key).sync_engine.dispose(close=False)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_default_db(tmp_path, monkeypatch):
-    """create_session() with no argument uses a per-test database file."""
-    monkeypatch.setenv("APFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'default.db'}")
+def _isolated_default_db(tmp_path, monkeypatch, request):
+    """create_session() with no argument uses a per-test database (file, or this test's db)."""
+    if _PG_SERVER:
+        monkeypatch.setenv("APFLOW_DATABASE_URL", request.getfixturevalue("db_url"))
+    else:
+        monkeypatch.setenv("APFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'default.db'}")
     yield
 
 

@@ -1,11 +1,14 @@
 """User-caused errors: one line saying what is wrong, a hint saying what to do, exit 1."""
 
 import json
+import sys
 
 from tests.cli.conftest import OFFLINE_TREE
 
 
-def test_unreachable_database_is_one_line_with_a_hint(runner, tmp_path):
+def test_unreachable_database_is_one_line_with_a_hint(runner, tmp_path, monkeypatch):
+    import importlib.util
+
     from apflow.cli.app import app
 
     not_a_dir = tmp_path / "plain-file"
@@ -14,8 +17,16 @@ def test_unreachable_database_is_one_line_with_a_hint(runner, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")
     assert "hint: check the path" in result.stderr
+    if importlib.util.find_spec("asyncpg") is not None:  # the postgres extra (make test has it)
+        refused = runner.invoke(app, ["--db", "postgresql://u:p@127.0.0.1:1/db", "tasks", "list"])
+        assert refused.exit_code == 1
+        assert refused.stderr.startswith("error: ") and "Connect call failed" in refused.stderr
+        assert "hint: check that the service is running" in refused.stderr
+        assert "Traceback" not in refused.output
+    # Without the extra installed (here: made unimportable), the hint names it.
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
     missing_driver = runner.invoke(
-        app, ["--db", "postgresql://u:p@127.0.0.1:1/db", "tasks", "list"]
+        app, ["--db", "postgresql://u:p@127.0.0.1:2/db", "tasks", "list"]
     )
     assert missing_driver.exit_code == 1
     assert "cannot use database URL" in missing_driver.stderr

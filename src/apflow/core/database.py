@@ -7,7 +7,10 @@ The schema is created on first use and stamped with a version row.
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import weakref
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -24,6 +27,34 @@ from apflow.core.errors import ConfigError
 from apflow.core.models import SCHEMA_VERSION, Base, MetaModel
 
 _engines: dict[tuple[str, int], AsyncEngine] = {}
+#: The event loop each server engine's pooled connections belong to.
+_engine_loops: dict[tuple[str, int], weakref.ref[asyncio.AbstractEventLoop]] = {}
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinite floats replaced by None (as JSON.stringify does)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_dumps(value: Any) -> str:
+    """The JSON columns' serializer on every database: strict JSON.
+
+    Why: Python writes NaN and Infinity, which are not JSON; SQLite stores them and gives
+    them back, PostgreSQL refuses the row (and with it a whole batch of task states). Both
+    now store null for them, like JSON.stringify.
+    """
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
 _ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
 _ready_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 #: Attempts at creating the schema when other processes create it at the same moment.
@@ -53,13 +84,20 @@ def get_engine(url: str | None = None) -> AsyncEngine:
     key = (resolved, loop_key if not resolved.startswith("sqlite") else 0)
     engine = _engines.get(key)
     if engine is None:
+        _forget_engines_of_finished_loops()
         try:
             if resolved.startswith("sqlite") and ":memory:" in resolved:
-                engine = create_async_engine(resolved, poolclass=StaticPool)
+                engine = create_async_engine(
+                    resolved, poolclass=StaticPool, json_serializer=json_dumps
+                )
             elif resolved.startswith("sqlite"):
-                engine = create_async_engine(resolved, poolclass=NullPool)
+                engine = create_async_engine(
+                    resolved, poolclass=NullPool, json_serializer=json_dumps
+                )
             else:
-                engine = create_async_engine(resolved, pool_pre_ping=True)
+                engine = create_async_engine(
+                    resolved, pool_pre_ping=True, json_serializer=json_dumps
+                )
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise ConfigError(
                 f"cannot use database URL {resolved!r}: {exc}",
@@ -68,8 +106,26 @@ def get_engine(url: str | None = None) -> AsyncEngine:
             ) from exc
         if resolved.startswith("sqlite"):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        elif loop_key:
+            _engine_loops[key] = weakref.ref(asyncio.get_running_loop())
         _engines[key] = engine
     return engine
+
+
+def _forget_engines_of_finished_loops() -> None:
+    """Drop cached server engines whose event loop has closed (each ``asyncio.run`` makes one).
+
+    Why: pooled connections belong to one loop; an engine cached for a loop that is gone
+    would keep its server connections open until the process exits. Their loop cannot close
+    them any more, so the pool is let go and the sockets close when collected.
+    """
+    for key, ref in list(_engine_loops.items()):
+        loop = ref()
+        if loop is None or loop.is_closed():
+            del _engine_loops[key]
+            engine = _engines.pop(key, None)
+            if engine is not None:
+                engine.sync_engine.dispose(close=False)
 
 
 async def ensure_schema(engine: AsyncEngine) -> None:
@@ -140,3 +196,4 @@ async def dispose_engines() -> None:
     for engine in list(_engines.values()):
         await engine.dispose()
     _engines.clear()
+    _engine_loops.clear()

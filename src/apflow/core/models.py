@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 SCHEMA_VERSION = 1
 
@@ -21,6 +22,38 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+#: Longest stored task name, user id and task id (VARCHAR columns; PostgreSQL enforces them).
+MAX_NAME = 255
+MAX_USER_ID = 255
+MAX_ID = 64
+MAX_ERROR_TYPE = 128
+
+
+class StoredText(TypeDecorator[str]):
+    """Text an executor produced (``error``, ``error_type``), stored the same on every database.
+
+    PostgreSQL refuses a NUL character in text and a value longer than a VARCHAR; SQLite
+    takes both. NUL becomes the four characters ``\\x00`` and, with ``cut``, the value is
+    cut to the column length, so a failed task's error is always stored instead of making
+    the write (and with it the run) fail on one database only.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int | None = None, *, cut: bool = False) -> None:
+        super().__init__()
+        self.impl = String(length) if length else Text()  # type: ignore[assignment]
+        self.cut = cut
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace("\x00", "\\x00")
+            if self.cut and self.impl.length and len(value) > self.impl.length:  # type: ignore[attr-defined]
+                value = value[: self.impl.length]  # type: ignore[attr-defined]
+        return value
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -30,10 +63,10 @@ class TaskModel(Base):
 
     __tablename__ = "tasks"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(255))
-    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    id: Mapped[str] = mapped_column(String(MAX_ID), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    parent_id: Mapped[str | None] = mapped_column(String(MAX_ID), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(MAX_USER_ID), nullable=True)
     dependencies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(Integer, default=2)
     schemas: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -43,8 +76,10 @@ class TaskModel(Base):
     result: Mapped[Any] = mapped_column(JSON, nullable=True)
     #: Extra top-level keys an executor returned beside ``result`` (e.g. ``summary``).
     result_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    error_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error: Mapped[str | None] = mapped_column(StoredText(), nullable=True)
+    error_type: Mapped[str | None] = mapped_column(
+        StoredText(MAX_ERROR_TYPE, cut=True), nullable=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -19,7 +19,7 @@ from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
 from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
 from apflow.core.database import ensure_schema
 from apflow.core.errors import ApflowError, TaskNotFound
-from apflow.core.models import TaskModel, new_id, utcnow
+from apflow.core.models import MAX_ID, MAX_NAME, MAX_USER_ID, TaskModel, new_id, utcnow
 from apflow.core.states import TaskStatus, check_transition
 
 
@@ -48,6 +48,28 @@ def check_priority(priority: Any) -> int:
             hint="0 = most urgent, 2 = normal (default), 3 = low",
         )
     return priority
+
+
+_TEXT_LIMITS = {"name": MAX_NAME, "user_id": MAX_USER_ID, "id": MAX_ID, "parent_id": MAX_ID}
+
+
+def check_text_fields(fields: dict[str, Any]) -> None:
+    """Refuse a name or id every database would not store as given.
+
+    Why: SQLite stores any length and NUL characters in these VARCHAR columns, PostgreSQL
+    refuses both; checking here makes the two behave the same, with a clear message.
+    """
+    for field, limit in _TEXT_LIMITS.items():
+        value = fields.get(field)
+        if not isinstance(value, str):
+            continue
+        if len(value) > limit:
+            raise ApflowError(
+                f"task {field} is {len(value)} characters long; at most {limit} are stored",
+                hint=f"shorten the {field}",
+            )
+        if "\x00" in value:
+            raise ApflowError(f"task {field} contains a NUL character", hint="remove it")
 
 
 class TaskRepository:
@@ -118,6 +140,7 @@ class TaskRepository:
             raise ApflowError("task name must be a non-empty string")
         if inputs is not None and not isinstance(inputs, dict):
             raise ApflowError(f"task inputs must be a dict, got {type(inputs).__name__}")
+        check_text_fields({"name": name, "user_id": user_id, "parent_id": parent_id, "id": id})
         now = utcnow()
         return TaskModel(
             id=id or new_id(),
@@ -167,6 +190,7 @@ class TaskRepository:
             )
         if "priority" in fields:
             check_priority(fields["priority"])
+        check_text_fields(fields)
         if "dependencies" in fields:
             fields["dependencies"] = normalize_dependencies(fields["dependencies"])
         await self._ready()
