@@ -30,9 +30,10 @@ install-local: install
 	@$(VPY) -c "import llama_cpp" 2>/dev/null && $(VPY) -m apflow models install \
 	  || echo "warning: the local model is not installed; the demo will use a recorded answer"
 
-# Installs the dev extras (idempotent) and runs the whole test suite.
+# Installs the dev extras (idempotent) and runs the whole test suite. PYTEST_ARGS passes extra
+# pytest arguments (.ci/run nests pytest's temporary directory under a long path).
 test: install-dev
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
 
 venv: $(VENV_OK)
 
