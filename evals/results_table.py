@@ -26,8 +26,10 @@ COLUMNS = [
     ("llm_calls_per_case", "calls"),
     ("prompt_tokens_per_case", "prompt tok"),
     ("completion_tokens_per_case", "compl tok"),
+    ("forced_tokens_per_case", "forced tok"),
     ("seconds_median", "s median"),
     ("seconds_p90", "s p90"),
+    ("load_average_median", "load"),
 ]
 SUITES = ["builtin", "nestful-dev", "seal-tools-dev"]
 MODES = ["baseline", "single-shot", "multi-phase"]
@@ -50,6 +52,8 @@ def _row(suite: str, mode: str, cases: int, agg: dict) -> str:
     cells = [suite, mode, str(cases)]
     for key, _label in COLUMNS:
         value = agg.get(key, "")
+        if value is None:
+            value = ""
         if key.endswith("_rate"):
             cells.append(f"{value:.0%}")
         elif isinstance(value, float):

@@ -69,6 +69,7 @@ class RecordingClient:
             "text": completion.text,
             "prompt_tokens": completion.usage.prompt_tokens,
             "completion_tokens": completion.usage.completion_tokens,
+            "forced_tokens": completion.usage.forced_tokens,
             "model": completion.model or self.model,
         }
         async with self._lock:
@@ -118,7 +119,11 @@ class ReplayClient:
                 "with `apflow eval run ... --record FILE`",
             )
         row = queue.popleft()
-        usage = Usage(row.get("prompt_tokens", 0), row.get("completion_tokens", 0))
+        usage = Usage(
+            row.get("prompt_tokens", 0),
+            row.get("completion_tokens", 0),
+            forced_tokens=row.get("forced_tokens", 0),
+        )
         return Completion(text=row["text"], usage=usage, model=row.get("model", ""))
 
 
@@ -131,10 +136,12 @@ class CountingClient:
         self.calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.forced_tokens = 0
 
     async def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
         self.calls += 1
         completion = await self.inner.complete(messages, **kwargs)
         self.prompt_tokens += completion.usage.prompt_tokens
         self.completion_tokens += completion.usage.completion_tokens
+        self.forced_tokens += completion.usage.forced_tokens
         return completion

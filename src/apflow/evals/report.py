@@ -63,6 +63,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("fixes", "reasks", "llm_calls", "prompt_tokens", "completion_tokens"):
         out[f"{key}_per_case"] = _mean([r[key] for r in records])
         out[f"{key}_total"] = sum(r[key] for r in records)
+    # older reports have neither: forced/decoded tokens and load came with the strict grammar
+    for key in ("forced_tokens", "decoded_tokens"):
+        out[f"{key}_per_case"] = _mean([r.get(key, 0) for r in records])
+    loads = [r["load_average"] for r in records if r.get("load_average") is not None]
+    out["load_average_median"] = round(statistics.median(loads), 2) if loads else None
     out["seconds_median"] = round(statistics.median(seconds), 3) if seconds else 0.0
     out["seconds_p90"] = round(percentile(seconds, 90), 3)
     out["seconds_total"] = round(sum(seconds), 3)

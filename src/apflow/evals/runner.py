@@ -8,6 +8,7 @@ so an interrupted run still has everything measured so far.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ async def run_case(
     counting = CountingClient(client)
     record: dict[str, Any] = {"id": case["id"], "request": case["request"], "status": "ok"}
     record["pattern"] = (case.get("meta") or {}).get("pattern") or case.get("source", "")
+    # the 1-minute load average as the case starts: wall times on a shared machine mean
+    # little without it
+    load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
     tree: Any = []
     fixes, attempts = [], []
@@ -119,6 +123,9 @@ async def run_case(
     record["llm_calls"] = counting.calls
     record["prompt_tokens"] = counting.prompt_tokens
     record["completion_tokens"] = counting.completion_tokens
+    record["forced_tokens"] = counting.forced_tokens
+    record["decoded_tokens"] = counting.completion_tokens - counting.forced_tokens
+    record["load_average"] = load
     return record
 
 

@@ -34,7 +34,9 @@ MAX_TASKS = 10
 MAX_DOES_CHARS = 160
 #: Deeper input schemas are accepted as any JSON value (the validator still checks them).
 MAX_SCHEMA_DEPTH = 6
-ID_PATTERN = "^[A-Za-z0-9_-]+$"
+#: Arrays in inputs hold at most this many items (or the schema's own smaller bound): a small
+#: model that starts repeating an item would otherwise run to the output budget.
+MAX_ARRAY_ITEMS = 10
 
 _SEGMENT = r"(\.[A-Za-z0-9_\-]+|\[[0-9]+\])"
 _DROPPED = {"description", "default", "title", "examples", "$comment", "deprecated"}
@@ -140,9 +142,10 @@ def _typed(schema: dict[str, Any], kind: str, earlier: Sequence[str], depth: int
             out["items"] = convert(schema["items"], earlier, depth + 1)
         if isinstance(schema.get("prefixItems"), list):
             out["prefixItems"] = [convert(s, earlier, depth + 1) for s in schema["prefixItems"]]
-        for bound in ("minItems", "maxItems"):
-            if isinstance(schema.get(bound), int):
-                out[bound] = schema[bound]
+        if isinstance(schema.get("minItems"), int):
+            out["minItems"] = schema["minItems"]
+        limit = schema.get("maxItems")
+        out["maxItems"] = min(limit, MAX_ARRAY_ITEMS) if isinstance(limit, int) else MAX_ARRAY_ITEMS
         return out
     if kind == "string":
         out = {"type": "string"}
