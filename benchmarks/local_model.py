@@ -9,8 +9,12 @@ prompt prefix (system prompt + catalogue); later ones reuse it from the prompt c
     python benchmarks/local_model.py                         # both modes, 2 requirements
     python benchmarks/local_model.py --modes single_shot --json
     python benchmarks/local_model.py --raw                   # raw completions only
+    python benchmarks/local_model.py --builtin 37            # the builtin eval requests
 
-Prints a markdown table of requests and one of trees (or one JSON document with --json).
+Every JSON answer is decoded under the strict tree schema: ``forced`` tokens were fixed by the
+schema and evaluated in one batch per run, ``decoded`` ones were chosen by the model.
+Prints a markdown table of requests, one of trees and the medians per mode (or one JSON
+document with --json).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 REQUIREMENTS = [
@@ -46,6 +52,7 @@ class Recorder:
         completion = await self.inner.complete(messages, **kwargs)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         out = completion.usage.completion_tokens
+        stats = getattr(self.inner, "last_stats", {})
         self.rows.append(
             {
                 "label": self.label,
@@ -53,8 +60,11 @@ class Recorder:
                 "cpu_s": round(cpu, 2),
                 "prompt_tokens": completion.usage.prompt_tokens,
                 "completion_tokens": out,
+                "forced": completion.usage.forced_tokens,
+                "decoded": out - completion.usage.forced_tokens,
                 "tokens_per_s": round(out / wall, 2) if wall else 0.0,
-                "threads": getattr(self.inner, "last_stats", {}).get("threads"),
+                "prompt_evaluated": stats.get("prompt_evaluated"),
+                "threads": stats.get("threads"),
                 "json": kwargs.get("json_schema") is not None,
             }
         )
@@ -84,6 +94,7 @@ async def bench_trees(client: Recorder, modes: list[str], requirements: list[str
                     "requests": len(rows),
                     "prompt_tokens": sum(r["prompt_tokens"] for r in rows),
                     "completion_tokens": sum(r["completion_tokens"] for r in rows),
+                    "forced": sum(r["forced"] for r in rows),
                     "tasks": tasks,
                     "error": error,
                 }
@@ -107,6 +118,39 @@ async def bench_raw(client: Recorder) -> None:
         await client.complete(messages, json_schema=schema, max_tokens=120)
 
 
+def builtin_requests(limit: int) -> list[str]:
+    """The first ``limit`` requests of the builtin eval suite, in file order."""
+    path = Path(__file__).resolve().parents[1] / "evals" / "datasets" / "builtin.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["request"] for line in lines if line.strip()][:limit]
+
+
+def medians(trees: list[dict], rows: list[dict]) -> list[dict]:
+    """Per mode: median tree wall time, completion tokens/s and the forced share."""
+    out = []
+    for mode in dict.fromkeys(t["label"].split(" #")[0] for t in trees):
+        mine = [t for t in trees if t["label"].startswith(mode + " #")]
+        reqs = [r for r in rows if r["label"].startswith(mode + " #")]
+        completion = sum(r["completion_tokens"] for r in reqs)
+        wall = sum(r["wall_s"] for r in reqs)
+        out.append(
+            {
+                "mode": mode,
+                "trees": len(mine),
+                "failed": sum(1 for t in mine if t["error"]),
+                "median_s": round(statistics.median(t["wall_s"] for t in mine), 1),
+                "p90_s": round(sorted(t["wall_s"] for t in mine)[int(0.9 * (len(mine) - 1))], 1),
+                "requests_per_tree": round(len(reqs) / len(mine), 2),
+                "tokens_per_s": round(completion / wall, 1) if wall else 0.0,
+                "decoded_per_s": round(sum(r["decoded"] for r in reqs) / wall, 1) if wall else 0,
+                "forced_share": f"{sum(r['forced'] for r in reqs) / completion:.0%}"
+                if completion
+                else "",
+            }
+        )
+    return out
+
+
 def markdown(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -119,6 +163,9 @@ def main() -> None:
     parser.add_argument("--model", default="local", help="local or local:/path/model.gguf")
     parser.add_argument("--modes", default="single_shot,multi_phase")
     parser.add_argument("--requirements", type=int, default=2, help="how many (max 2)")
+    parser.add_argument(
+        "--builtin", type=int, default=0, help="use the first N builtin eval requests instead"
+    )
     parser.add_argument("--raw", action="store_true", help="raw completions, no generator")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args()
@@ -134,7 +181,10 @@ def main() -> None:
         asyncio.run(bench_raw(client))
     else:
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-        trees = asyncio.run(bench_trees(client, modes, REQUIREMENTS[: args.requirements]))
+        requests = (
+            builtin_requests(args.builtin) if args.builtin else REQUIREMENTS[: args.requirements]
+        )
+        trees = asyncio.run(bench_trees(client, modes, requests))
     report = {
         "model": client.model,
         "free_cores": free_cores(),
@@ -143,6 +193,7 @@ def main() -> None:
         "total_s": round(time.perf_counter() - started, 1),
         "requests": client.rows,
         "trees": trees,
+        "medians": medians(trees, client.rows) if trees else [],
     }
     if args.json:
         json.dump(report, sys.stdout, indent=2)
@@ -158,6 +209,9 @@ def main() -> None:
         "cpu_s",
         "prompt_tokens",
         "completion_tokens",
+        "forced",
+        "decoded",
+        "prompt_evaluated",
         "tokens_per_s",
         "threads",
     ]
@@ -173,11 +227,14 @@ def main() -> None:
                     "requests",
                     "prompt_tokens",
                     "completion_tokens",
+                    "forced",
                     "tasks",
                     "error",
                 ],
             )
         )
+        print()
+        print(markdown(report["medians"], list(report["medians"][0])))
 
 
 if __name__ == "__main__":

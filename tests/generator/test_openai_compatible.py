@@ -51,3 +51,21 @@ async def test_generation_is_refused_in_tests_without_the_switch(fake_openai, re
     with pytest.raises(LLMError, match="disabled in tests"):
         await generate_tree(REQUIREMENT, client=client, registry=registry)
     assert fake_openai.requests == []
+
+
+async def test_a_provider_with_structured_outputs_gets_the_strict_tree_schema(
+    fake_openai, registry, monkeypatch
+):
+    """gpt-4o-mini supports response schemas (litellm says so): it is sent the per-position
+    schema, so a provider that enforces it can only answer with earlier-task dependencies."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    fake_openai.reply(200, json.dumps(GOOD))
+    client = LiteLLMClient("openai/gpt-4o-mini", api_base=fake_openai.api_base)
+    with allow_model_requests():
+        await generate_tree(REQUIREMENT, client=client, registry=registry)
+    sent = fake_openai.requests[0]["body"]["response_format"]
+    assert sent["type"] == "json_schema"
+    positions = sent["json_schema"]["schema"]["properties"]["tasks"]["prefixItems"]
+    second = positions[1]["anyOf"][0]["properties"]
+    assert second["id"] == {"const": "t2"}
+    assert second["dependencies"]["items"]["anyOf"][0] == {"enum": ["t1"]}
