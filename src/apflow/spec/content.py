@@ -20,6 +20,7 @@ from apflow.core import references
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.registry import ExecutorRegistry
 from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth
+from apflow.spec.limits import safe_text
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
 from apflow.spec.report import Issue, path_of
@@ -132,7 +133,7 @@ class ContentChecker:
                     code="invalid_priority",
                     task_id=task.id,
                     path=path_of("tasks", i, "priority"),
-                    message=f"priority must be an integer 0..3, got {task.priority!r}",
+                    message=f"priority must be an integer 0..3, got {safe_text(task.priority)}",
                     hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
                 )
             )

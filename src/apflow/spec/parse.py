@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from apflow.core.errors import ValidationFailed
+from apflow.spec.limits import raw_tasks, safe_text
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.report import Issue, ValidationReport, path_of
 
@@ -42,12 +43,19 @@ def load_raw(obj: Any) -> tuple[Any, list[Issue]]:
             "comments, trailing commas or text around it",
         )
         return None, [issue]
+    except ValueError as exc:  # Python refuses integers longer than 4,300 digits
+        issue = Issue(
+            code="invalid_json",
+            message=f"the JSON cannot be read: {safe_text(str(exc), 120)}",
+            hint="write numbers with at most a few dozen digits (quote longer ones as strings)",
+        )
+        return None, [issue]
 
 
 def task_list(raw: Any) -> tuple[list[Any] | None, list[Issue]]:
     """The list of task objects inside ``raw``, or an ``invalid_shape`` issue."""
     if isinstance(raw, TaskTreeSpec):
-        return [t.model_dump() for t in raw.tasks], []
+        return raw_tasks(raw), []
     if isinstance(raw, dict) and "tasks" in raw:
         raw = raw["tasks"]
     if isinstance(raw, list):
@@ -130,7 +138,7 @@ def shape_issues(exc: ValidationError, raw: list[Any]) -> list[Issue]:
                     code="invalid_priority",
                     task_id=_task_id(raw, index),
                     path=path_of("tasks", *loc),
-                    message=f"priority must be an integer 0..3, got {err.get('input')!r}",
+                    message="priority must be an integer 0..3, got " + safe_text(err.get("input")),
                     hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
                 )
             )

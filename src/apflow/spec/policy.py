@@ -1,10 +1,14 @@
-"""What a caller allows: which executors a tree may use, and how big it may be."""
+"""What a caller allows: which executors a tree may use (``Limits``, how big it may be,
+lives in :mod:`apflow.spec.limits` and is re-exported here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from apflow.core.config import flag
+from apflow.spec.limits import Limits
+
+__all__ = ["DANGEROUS_EXECUTORS", "ExecutorPolicy", "Limits", "default_policy"]
 
 #: Executors that can touch the host; refused unless the operator opts in.
 DANGEROUS_EXECUTORS = frozenset({"command_executor"})
@@ -36,12 +40,3 @@ def default_policy() -> ExecutorPolicy:
     if flag("APFLOW_ALLOW_COMMANDS"):
         return ExecutorPolicy()
     return ExecutorPolicy(denied=DANGEROUS_EXECUTORS)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Size limits that keep an untrusted tree from exhausting memory or the database."""
-
-    max_tasks: int = 200
-    max_input_bytes: int = 65536
-    max_input_depth: int = 32

@@ -14,12 +14,16 @@ from pydantic import ValidationError
 from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
-from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth, referenced_ids
+from apflow.spec.graph import SpecGraph, referenced_ids
+from apflow.spec.limits import Limits, raw_tasks, scan
 from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
-from apflow.spec.report import Issue, ValidationReport
+from apflow.spec.report import ValidationReport
 from apflow.spec.snap import snap_executor
-from apflow.spec.structure import free_id, new_root_id
+from apflow.spec.structure import free_id, new_root_id, taken_ids
+
+#: Upper bound on repair passes (each pass fixes at least one thing or ends the loop).
+_PASSES = 4
 
 
 def repair_tree(
@@ -27,24 +31,37 @@ def repair_tree(
     report: ValidationReport | None = None,
     registry: ExecutorRegistry | None = None,
 ) -> tuple[TaskTreeSpec, list[str]]:
-    """Return (repaired spec, one line per fix). Raises ValidationFailed only when the
-    input cannot be parsed into tasks at all. A valid tree comes back valid."""
+    """Return (repaired spec, one line per fix). A valid tree comes back valid, and one pass
+    is enough: the result has no issue marked ``fixable`` left.
+
+    Raises ValidationFailed (with the issues) only when the input cannot be parsed into
+    tasks at all or is beyond the limits (``Limits()``, see :mod:`apflow.spec.limits`);
+    never any other exception."""
     registry = registry if registry is not None else default_registry
     fixes: list[str] = []
     if isinstance(tree, TaskTreeSpec):
-        _refuse_deep([t.inputs for t in tree.tasks])
+        _refuse_beyond_limits(raw_tasks(tree))
         spec = tree.model_copy(deep=True)
     else:
         spec = _parse_raw(tree, fixes)
     if report is not None and report.valid and not fixes:
         return spec, fixes
-    tasks = spec.tasks
-    _clean_dependencies(tasks, fixes)
-    _rename_duplicates(spec, fixes)
-    _snap_executors(tasks, registry, fixes)
-    _declare_references(spec, fixes)
-    _fix_root(spec, fixes)
-    return TaskTreeSpec.model_validate({"tasks": [t.model_dump() for t in spec.tasks]}), fixes
+    # A fix can enable another (cutting a parent loop frees a duplicate id for renaming,
+    # a rename adds a top-level task the root must wait for): repeat until nothing changes.
+    for _ in range(_PASSES):
+        done = len(fixes)
+        _clean_dependencies(spec.tasks, fixes)
+        _rename_duplicates(spec, fixes)
+        _snap_executors(spec.tasks, registry, fixes)
+        _declare_references(spec, fixes)
+        _fix_root(spec, fixes)
+        if len(fixes) == done:
+            break
+    tasks_out = [t.model_dump() for t in spec.tasks]
+    try:
+        return TaskTreeSpec.model_validate({"tasks": tasks_out}), fixes
+    except ValidationError as exc:  # a repair produced something the model refuses
+        raise ValidationFailed(ValidationReport(shape_issues(exc, tasks_out))) from None
 
 
 def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
@@ -52,8 +69,8 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
     tasks, more = task_list(raw) if not issues else (None, [])
     if tasks is None:
         raise ValidationFailed(ValidationReport(issues + more))
-    _refuse_deep(tasks)
-    tasks = copy.deepcopy(tasks)
+    _refuse_beyond_limits(tasks)
+    tasks = copy.deepcopy(raw_tasks(tasks))
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
@@ -82,17 +99,11 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
         raise ValidationFailed(ValidationReport(shape_issues(exc, tasks))) from None
 
 
-def _refuse_deep(value: Any) -> None:
-    """Copying and walking use recursion; refuse what would exhaust the stack."""
-    if json_depth(value, MAX_SCAN_DEPTH) > MAX_SCAN_DEPTH:
-        issue = Issue(
-            code="input_too_large",
-            path="tasks",
-            message=f"the tree is nested more than {MAX_SCAN_DEPTH} levels deep",
-            hint="flatten the inputs; pass structured data between tasks with "
-            "${task_id.result} references instead of inlining it",
-        )
-        raise ValidationFailed(ValidationReport([issue]))
+def _refuse_beyond_limits(tasks: list[Any]) -> None:
+    """Copying and walking use recursion and time; refuse what is beyond the limits."""
+    issues = scan(tasks, Limits())
+    if issues:
+        raise ValidationFailed(ValidationReport(issues))
 
 
 def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:
@@ -112,7 +123,7 @@ def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:
 
 def _rename_duplicates(spec: TaskTreeSpec, fixes: list[str]) -> None:
     used = referenced_ids(spec)
-    taken = {t.id for t in spec.tasks}
+    taken = taken_ids(spec)
     seen: set[str] = set()
     for task in spec.tasks:
         if task.id not in seen:
@@ -191,7 +202,7 @@ def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
         return
     if root is None:
         root = TaskSpec(
-            id=new_root_id(graph.index),
+            id=new_root_id(taken_ids(spec, graph)),
             name="Collect results",
             schemas={"method": AGGREGATOR},
         )

@@ -13,10 +13,15 @@ from apflow.spec.models import TaskTreeSpec
 #: Every code the validator emits, in the order checks run.
 CODES = (
     "invalid_json",
+    "document_too_large",
+    "too_many_tasks",
+    "too_many_dependencies",
+    "value_too_long",
+    "too_deep",
+    "not_json",
+    "input_too_large",
     "invalid_shape",
     "empty_tree",
-    "too_many_tasks",
-    "input_too_large",
     "duplicate_id",
     "missing_dependency",
     "self_dependency",

@@ -10,6 +10,10 @@ from apflow.spec.models import AGGREGATOR, TaskTreeSpec
 from apflow.spec.report import Issue, path_of
 
 _ROOT_EXAMPLE = '{"id": "%s", "parent_id": null, "schemas": {"method": "%s"}, "dependencies": %s}'
+#: "Did you mean" is worked out for this many distinct unknown ids only (difflib is slow).
+SUGGESTIONS = 10
+#: ... against at most this many candidate ids.
+SUGGESTION_CANDIDATES = 500
 
 
 def _quote(ids: list[str]) -> str:
@@ -26,28 +30,38 @@ def free_id(base: str, taken: set[str] | dict[str, int], start: int = 2) -> str:
 
 
 def new_root_id(taken: set[str] | dict[str, int]) -> str:
-    """The id for an added root: "root", else "root_1", "root_2", ..."""
+    """The id for an added root: "root", else "root_1", "root_2", ...
+
+    ``taken`` must hold every id in use *and* every id something refers to, so a dangling
+    dependency or ``${root_1.result}`` is never bound to a task that repair adds.
+    """
     return "root" if "root" not in taken else free_id("root", taken, start=1)
+
+
+def taken_ids(spec: TaskTreeSpec, graph: SpecGraph | None = None) -> set[str]:
+    """Ids an added or renamed task must not get: every task id and every referenced id."""
+    return {t.id for t in spec.tasks} | referenced_ids(spec, graph)
 
 
 def check_structure(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     """Every structural issue of the tree (assumes it parsed and is not empty)."""
     issues: list[Issue] = []
-    issues += _duplicates(spec, graph)
+    taken = taken_ids(spec, graph)
+    issues += _duplicates(spec, graph, taken)
     issues += _dependencies(spec, graph)
     loops, ends = graph.parent_chains()
     issues += _parents(spec, graph, loops)
     issues += _cycles(graph)
-    issues += _roots(spec, graph, ends)
+    issues += _roots(spec, graph, ends, taken)
     return issues
 
 
-def _duplicates(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
+def _duplicates(spec: TaskTreeSpec, graph: SpecGraph, taken: set[str]) -> list[Issue]:
     issues = []
     if len(graph.index) == len(spec.tasks):
         return issues
     used = referenced_ids(spec, graph)
-    taken = set(graph.index)
+    taken = set(taken)
     for i, task in enumerate(spec.tasks):
         first = graph.index[task.id]
         if first == i:
@@ -68,8 +82,36 @@ def _duplicates(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     return issues
 
 
+class _Suggester:
+    """ "Did you mean" for unknown ids: a task whose *name* is the id, else close ids.
+
+    Bounded: difflib runs for the first SUGGESTIONS distinct ids only, against at most
+    SUGGESTION_CANDIDATES ids; later issues get the plain hint.
+    """
+
+    def __init__(self, spec: TaskTreeSpec, graph: SpecGraph) -> None:
+        self.by_name: dict[str, list[str]] = {}
+        for t in spec.tasks:
+            if t.name:
+                self.by_name.setdefault(t.name, []).append(t.id)
+        self.candidates = list(graph.index)[:SUGGESTION_CANDIDATES]
+        self.done: dict[str, list[str]] = {}
+
+    def __call__(self, unknown: str) -> list[str]:
+        if unknown in self.by_name:
+            return self.by_name[unknown][:3]
+        if unknown not in self.done:
+            if len(self.done) >= SUGGESTIONS:
+                return []
+            self.done[unknown] = difflib.get_close_matches(
+                unknown, self.candidates, n=3, cutoff=0.5
+            )
+        return self.done[unknown]
+
+
 def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     issues = []
+    suggest = _Suggester(spec, graph)
     for i, task in enumerate(spec.tasks):
         for j, dep in enumerate(task.dependencies):
             where = path_of("tasks", i, "dependencies", j, "id")
@@ -85,10 +127,7 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
                     )
                 )
             elif dep.id not in graph.index:
-                named = [t.id for t in spec.tasks if t.name == dep.id]  # a name, not an id
-                close = named or difflib.get_close_matches(
-                    dep.id, list(graph.index), n=3, cutoff=0.5
-                )
+                close = suggest(dep.id)
                 maybe = f" (did you mean {_quote(close)}?)" if close else ""
                 issues.append(
                     Issue(
@@ -155,10 +194,12 @@ def _cycles(graph: SpecGraph) -> list[Issue]:
     return issues
 
 
-def _roots(spec: TaskTreeSpec, graph: SpecGraph, ends: dict[str, str]) -> list[Issue]:
+def _roots(
+    spec: TaskTreeSpec, graph: SpecGraph, ends: dict[str, str], taken: set[str]
+) -> list[Issue]:
     roots = [t for t in spec.tasks if t.parent_id is None]
     if not roots:
-        new = new_root_id(graph.index)
+        new = new_root_id(taken)
         return [
             Issue(
                 code="no_root",
@@ -179,7 +220,7 @@ def _roots(spec: TaskTreeSpec, graph: SpecGraph, ends: dict[str, str]) -> list[I
                 f'the dependencies of "{aggregators[0]}"'
             )
         else:
-            new = new_root_id(graph.index)
+            new = new_root_id(taken)
             hint = (
                 "add one root task "
                 + _ROOT_EXAMPLE % (new, AGGREGATOR, json.dumps(ids))
@@ -195,7 +236,7 @@ def _roots(spec: TaskTreeSpec, graph: SpecGraph, ends: dict[str, str]) -> list[I
             )
         ]
     root = roots[0]
-    return _unreachable(spec, graph, root.id, ends) + _aggregator_root(spec, graph, root.id)
+    return _unreachable(spec, graph, root.id, ends) + _aggregator_root(spec, graph, root.id, taken)
 
 
 def _unreachable(
@@ -222,7 +263,9 @@ def _unreachable(
     return issues
 
 
-def _aggregator_root(spec: TaskTreeSpec, graph: SpecGraph, root_id: str) -> list[Issue]:
+def _aggregator_root(
+    spec: TaskTreeSpec, graph: SpecGraph, root_id: str, taken: set[str]
+) -> list[Issue]:
     root = spec.tasks[graph.index[root_id]]
     top = [t.id for t in spec.tasks if t.parent_id == root_id and t.id != root_id]
     executors = {t.executor for t in spec.tasks}
@@ -230,7 +273,7 @@ def _aggregator_root(spec: TaskTreeSpec, graph: SpecGraph, root_id: str) -> list
     if root.executor != AGGREGATOR:
         if len(executors) < 2 and not top:
             return []
-        new = new_root_id(graph.index)
+        new = new_root_id(taken)
         return [
             Issue(
                 code="non_aggregator_root",

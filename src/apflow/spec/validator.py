@@ -12,25 +12,24 @@ from pydantic import ValidationError
 
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.content import ContentChecker, reference_issues
-from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth
-from apflow.spec.models import TaskTreeSpec
+from apflow.spec.graph import SpecGraph
+from apflow.spec.limits import STORAGE_LIMITS, document_too_large, raw_tasks, safe_text, scan
+from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
 from apflow.spec.report import Issue, ValidationReport
 from apflow.spec.structure import check_structure
 
-#: Beyond this many times the limit, stop before parsing: the input is hostile or broken.
-_HOPELESS_FACTOR = 10
 
-
-def _too_many(count: int, limits: Limits) -> Issue:
-    return Issue(
-        code="too_many_tasks",
-        path="tasks",
-        message=f"the tree has {count} tasks; the limit is {limits.max_tasks}",
-        hint=f"use at most {limits.max_tasks} tasks: merge small steps into one task, "
-        "or split the workflow into several trees",
-    )
+def text_size(tree: Any, cap: int) -> int:
+    """UTF-8 bytes of JSON text (0 for anything that is not text); exact up to ``cap``."""
+    if isinstance(tree, (bytes, bytearray)):
+        return len(tree)
+    if not isinstance(tree, str):
+        return 0
+    if len(tree) > cap or tree.isascii():
+        return len(tree)
+    return len(tree.encode("utf-8", "surrogatepass"))
 
 
 def validate_tree(
@@ -41,28 +40,41 @@ def validate_tree(
     limits: Limits | None = None,
 ) -> ValidationReport:
     """Check a tree (JSON text, list, ``{"tasks": [...]}`` or TaskTreeSpec); never raises on
-    bad content. ``registry=None`` uses the global registry; ``policy=None`` the default."""
+    any input. ``registry=None`` uses the global registry; ``policy=None`` the default.
+
+    The limits are checked first (:func:`apflow.spec.limits.scan`); a tree beyond any of
+    them gets only those issues back."""
     registry = registry if registry is not None else default_registry
     policy = policy if policy is not None else default_policy()
     limits = limits or Limits()
-    issues: list[Issue] = []
+    size = text_size(tree, limits.max_document_bytes)
+    if size > limits.max_document_bytes:
+        return ValidationReport([document_too_large(size, limits)])
     if isinstance(tree, TaskTreeSpec):
+        problems = scan(raw_tasks(tree), limits)
+        if problems:
+            return ValidationReport(problems)
         spec = tree
-        if len(spec.tasks) > limits.max_tasks:
-            issues.append(_too_many(len(spec.tasks), limits))
     else:
         raw, problems = load_raw(tree)
         tasks, more = task_list(raw) if not problems else (None, [])
         if tasks is None:
             return ValidationReport(problems + more)
-        if len(tasks) > limits.max_tasks:
-            issues.append(_too_many(len(tasks), limits))
-            if len(tasks) > limits.max_tasks * _HOPELESS_FACTOR:
-                return ValidationReport(issues)
+        tasks = raw_tasks(tasks)
+        problems = scan(tasks, limits)
+        if problems:
+            return ValidationReport(problems)
         try:
             spec = TaskTreeSpec.model_validate({"tasks": tasks})
         except ValidationError as exc:
-            return ValidationReport(issues + shape_issues(exc, tasks))
+            shape = shape_issues(exc, tasks)
+            if not all(i.fixable for i in shape):
+                return ValidationReport(shape)
+            # Only unknown fields: report what else is wrong too, so that a report whose
+            # issues are all fixable really is fixed by one repair_tree.
+            known = [{k: v for k, v in t.items() if k in TASK_FIELDS} for t in tasks]
+            rest = validate_tree(known, registry, policy=policy, limits=limits)
+            return ValidationReport(shape + rest.issues)
     if not spec.tasks:
         empty = Issue(
             code="empty_tree",
@@ -73,7 +85,7 @@ def validate_tree(
         )
         return ValidationReport([empty], spec)
     graph = SpecGraph(spec)
-    issues += check_structure(spec, graph)
+    issues = check_structure(spec, graph)
     issues += ContentChecker(registry, policy, limits).check(spec, graph)
     return ValidationReport(issues, spec)
 
@@ -95,6 +107,9 @@ STRUCTURAL_CODES = frozenset(
         "undeclared_reference",
         "invalid_priority",
         "input_too_large",
+        "too_deep",
+        "not_json",
+        "value_too_long",
     }
 )
 
@@ -103,19 +118,12 @@ def structural_report(spec: TaskTreeSpec) -> ValidationReport:
     """Only the checks that need no registry: ids, links, cycles, one root, references."""
     if not spec.tasks:
         return validate_tree(spec, registry=None)
+    problems = scan(raw_tasks(spec), STORAGE_LIMITS)
+    if problems:
+        return ValidationReport(problems, spec)
     graph = SpecGraph(spec)
     issues = [i for i in check_structure(spec, graph) if i.code in STRUCTURAL_CODES]
     for index, task in enumerate(spec.tasks):
-        if json_depth(task.inputs, MAX_SCAN_DEPTH) > MAX_SCAN_DEPTH:
-            issues.append(
-                Issue(
-                    code="input_too_large",
-                    task_id=task.id,
-                    path=f"tasks[{index}].inputs",
-                    message=f"inputs are nested more than {MAX_SCAN_DEPTH} levels deep",
-                    hint="flatten the inputs",
-                )
-            )
         issues += reference_issues(index, task, graph)
         if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
             issues.append(
@@ -123,7 +131,7 @@ def structural_report(spec: TaskTreeSpec) -> ValidationReport:
                     code="invalid_priority",
                     task_id=task.id,
                     path=f"tasks[{index}].priority",
-                    message=f"priority must be an integer 0..3, got {task.priority!r}",
+                    message=f"priority must be an integer 0..3, got {safe_text(task.priority)}",
                     hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
                 )
             )

@@ -1,0 +1,349 @@
+"""Every size limit of a tree, checked in one place before any expensive work.
+
+``scan`` walks the raw tasks once, without recursion, before pydantic, the structural
+checks, JSON Schema or repair see them. It stops at the first limit a tree breaks by far
+(document size, absurd task counts), so a hostile input costs at most one bounded walk.
+It also refuses what is not JSON at all (sets, objects, non-string keys, NaN, lone
+surrogates), because such values cannot be stored or printed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from apflow.spec.graph import MAX_SCAN_DEPTH
+from apflow.spec.models import TaskSpec, TaskTreeSpec
+from apflow.spec.report import Issue, path_of
+
+#: Integers longer than this many digits are refused (Python cannot even print 4,300).
+MAX_NUMBER_DIGITS = 1000
+_MAX_INT = 10**MAX_NUMBER_DIGITS
+#: Beyond this many times max_tasks, the tasks are not even looked at.
+HOPELESS_FACTOR = 10
+#: Fields checked against ``max_id_length`` / ``max_name_length``.
+_ID_FIELDS = ("id", "parent_id")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits that keep an untrusted tree from exhausting CPU, memory or the database.
+
+    Every one is checked by :func:`scan` before anything else looks at the tree; a tree
+    beyond any of them gets only the limit issues back (fix those first).
+    """
+
+    #: the whole tree: UTF-8 bytes of the JSON text (estimated the same way for objects)
+    max_document_bytes: int = 1_048_576
+    max_tasks: int = 200
+    #: dependencies of one task
+    max_dependencies: int = 200
+    #: characters of a task id, parent_id, dependency id or executor id (schemas.method)
+    max_id_length: int = 100
+    #: characters of a task name
+    max_name_length: int = 255
+    #: bytes of one task's inputs as JSON
+    max_input_bytes: int = 65536
+    #: nesting of inputs, params, schemas and every other field of a task
+    max_input_depth: int = 32
+
+
+#: What storage and the engine need whatever the caller allows (``create_tree`` checks these).
+STORAGE_LIMITS = Limits(
+    max_document_bytes=1 << 62,
+    max_tasks=1 << 62,
+    max_dependencies=1 << 62,
+    max_id_length=1 << 62,
+    max_name_length=255,
+    max_input_bytes=1 << 62,
+    max_input_depth=MAX_SCAN_DEPTH,
+)
+
+
+def safe_text(value: Any, limit: int = 80) -> str:
+    """``value`` as printable text: lone surrogates escaped, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _surrogate(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _problem(item: Any) -> str | None:
+    """Why a scalar is not a JSON value (None when it is one)."""
+    if isinstance(item, str):
+        return (
+            "a string with a lone UTF-16 surrogate (\\ud800-\\udfff)" if _surrogate(item) else None
+        )
+    if item is None or isinstance(item, bool):
+        return None
+    if isinstance(item, int):
+        return (
+            f"a number with more than {MAX_NUMBER_DIGITS} digits" if abs(item) >= _MAX_INT else None
+        )
+    if isinstance(item, float):
+        return None if math.isfinite(item) else f"{item!r}, which is not a JSON number"
+    return f"a Python {type(item).__name__}, which is not a JSON value"
+
+
+class _Walk:
+    """One iterative walk of a JSON value: depth (capped), estimated JSON bytes, first bad item."""
+
+    __slots__ = ("depth", "size", "bad", "bad_path")
+
+    def __init__(self, value: Any, cap: int, budget: int, *, paths: bool = False) -> None:
+        self.depth = 0
+        self.size = 0
+        self.bad: str | None = None
+        self.bad_path: tuple = ()
+        stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
+        size = 0
+        while stack:
+            item, depth, path = stack.pop()
+            if depth > self.depth:
+                self.depth = depth
+                if depth > cap:
+                    break
+            if isinstance(item, str):
+                size += len(item) + 2
+                if not item.isascii() and _surrogate(item):
+                    self.bad, self.bad_path = _problem(item), path
+                    break
+            elif isinstance(item, dict):
+                size += 2
+                for key, sub in item.items():
+                    if not isinstance(key, str):
+                        self.bad = f"a key that is not a string ({safe_text(key, 40)})"
+                        self.bad_path = path
+                        break
+                    size += len(key) + 4
+                    if not key.isascii() and _surrogate(key):
+                        self.bad = "a key with a lone UTF-16 surrogate (\\ud800-\\udfff)"
+                        self.bad_path = path
+                        break
+                    stack.append((sub, depth + 1, (*path, key) if paths else path))
+                if self.bad:
+                    break
+            elif isinstance(item, (list, tuple)):
+                size += 2 + len(item)
+                if paths:
+                    stack.extend((sub, depth + 1, (*path, j)) for j, sub in enumerate(item))
+                else:
+                    stack.extend((sub, depth + 1, path) for sub in item)
+            else:
+                size += 6
+                problem = _problem(item)
+                if problem:
+                    self.bad, self.bad_path = problem, path
+                    break
+            if size > budget:
+                break
+        self.size = size
+
+
+def _too_long(i: int, task_id: str | None, where: tuple, what: str, n: int, limit: int) -> Issue:
+    hints = {
+        "id": "use a short id of letters, digits, '_' and '-', e.g. \"fetch_page\"",
+        "executor id": "use a registered executor id (run `apflow executors list`)",
+        "name": "keep the name a short human label; put details in inputs",
+    }
+    return Issue(
+        code="value_too_long",
+        task_id=task_id,
+        path=path_of("tasks", i, *where),
+        message=f"the {what} is {n} characters long; the limit is {limit}",
+        hint=hints.get(what, f"use the id of a task in this tree (at most {limit} characters)"),
+    )
+
+
+def _task_fields(task: TaskSpec) -> dict[str, Any]:
+    """A parsed task as the plain fields ``scan`` walks (extras of schemas/params included)."""
+    params = dict(task.params.model_extra or {})
+    params.update(timeout=task.params.timeout, retries=task.params.retries)
+    return {
+        "id": task.id,
+        "name": task.name,
+        "parent_id": task.parent_id,
+        "dependencies": [d.id for d in task.dependencies],
+        "schemas": {**(task.schemas.model_extra or {}), "method": task.schemas.method},
+        "inputs": task.inputs,
+        "priority": task.priority,
+        "params": params,
+    }
+
+
+def raw_tasks(tree: TaskTreeSpec | Iterable[Any]) -> list[Any]:
+    """The tasks of a parsed tree (or a list that may hold TaskSpec objects) as plain dicts."""
+    items = tree.tasks if isinstance(tree, TaskTreeSpec) else tree
+    return [_task_fields(t) if isinstance(t, TaskSpec) else t for t in items]
+
+
+def document_too_large(size: int, limits: Limits) -> Issue:
+    return Issue(
+        code="document_too_large",
+        message=f"the tree is {'more than ' if size < 0 else ''}{abs(size)} bytes; "
+        f"the limit is {limits.max_document_bytes} bytes",
+        hint=f"keep the tree under {limits.max_document_bytes} bytes: let tasks fetch or "
+        "produce large data and pass it on with ${task_id.result} references, or split "
+        "the workflow into several trees",
+    )
+
+
+def too_many_tasks(count: int, limits: Limits) -> Issue:
+    return Issue(
+        code="too_many_tasks",
+        path="tasks",
+        message=f"the tree has {count} tasks; the limit is {limits.max_tasks}",
+        hint=f"use at most {limits.max_tasks} tasks: merge small steps into one task, "
+        "or split the workflow into several trees",
+    )
+
+
+def scan(tasks: list[Any], limits: Limits) -> list[Issue]:
+    """Every limit issue of a raw task list (empty when the tree is within the limits).
+
+    Checks, in this order and without recursion: task count, whole-document size,
+    per-field nesting depth, non-JSON values, dependency count and string lengths.
+    """
+    issues: list[Issue] = []
+    if len(tasks) > limits.max_tasks:
+        issues.append(too_many_tasks(len(tasks), limits))
+        if len(tasks) > limits.max_tasks * HOPELESS_FACTOR:
+            return issues
+    cap = min(limits.max_input_depth, MAX_SCAN_DEPTH)
+    budget = limits.max_document_bytes
+    for i, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            issue, used = _field(i, None, (), task, cap, budget)
+            budget -= used
+            issues += issue
+        else:
+            tid = task.get("id")
+            task_id = tid if isinstance(tid, str) and len(tid) <= limits.max_id_length else None
+            task_id = task_id if task_id is None or not _surrogate(task_id) else None
+            for key, value in task.items():
+                if not isinstance(key, str) or _surrogate(key):
+                    issues.append(
+                        Issue(
+                            code="not_json",
+                            path=path_of("tasks", i),
+                            message=f"the task has a field name {safe_text(key, 40)} "
+                            "that is not a JSON string",
+                            hint="use only the task fields id, name, parent_id, dependencies, "
+                            "schemas, inputs, priority and params",
+                        )
+                    )
+                    continue
+                issue, used = _field(i, task_id, (key,), value, cap, budget)
+                budget -= used
+                issues += issue
+                if budget < 0:
+                    break
+            if budget >= 0:
+                issues += _lengths(i, task_id, task, limits)
+        if budget < 0:
+            return [document_too_large(-limits.max_document_bytes - 1, limits)]
+    return issues
+
+
+def _field(
+    i: int, task_id: str | None, where: tuple, value: Any, cap: int, budget: int
+) -> tuple[list[Issue], int]:
+    """Depth and JSON-ness of one field of task i: (issues, estimated bytes)."""
+    walk = _Walk(value, cap, budget)
+    if walk.size > budget:
+        return [], walk.size
+    field = where[0] if where else "task"
+    if walk.depth > cap:
+        what = "inputs are" if field == "inputs" else f"{field} is"
+        return [
+            Issue(
+                code="input_too_large" if field == "inputs" else "too_deep",
+                task_id=task_id,
+                path=path_of("tasks", i, *where),
+                message=f"{what} nested more than {cap} levels deep",
+                hint=f"flatten {field}; pass structured data between tasks with "
+                "${task_id.result} references instead of inlining it",
+            )
+        ], walk.size
+    if walk.bad is None:
+        return [], walk.size
+    located = _Walk(value, cap, budget, paths=True)
+    parts = [safe_text(p, 40) if isinstance(p, str) else p for p in located.bad_path]
+    path = path_of("tasks", i, *where, *parts)
+    return [
+        Issue(
+            code="not_json",
+            task_id=task_id,
+            path=path if len(path) <= 300 else path[:297] + "...",
+            message=f"{path_of(*where, *parts)[:200] or 'the task'} holds "
+            f"{located.bad or walk.bad}",
+            hint="use only JSON values: objects with string keys, lists, strings (valid "
+            "UTF-8), finite numbers, true, false and null",
+        )
+    ], walk.size
+
+
+def _lengths(i: int, task_id: str | None, task: dict[str, Any], limits: Limits) -> list[Issue]:
+    """String lengths of ids, the name and the executor, and the number of dependencies."""
+    issues = []
+    for key in _ID_FIELDS:
+        value = task.get(key)
+        if isinstance(value, str) and len(value) > limits.max_id_length:
+            issues.append(
+                _too_long(
+                    i,
+                    task_id,
+                    (key,),
+                    "id" if key == "id" else key,
+                    len(value),
+                    limits.max_id_length,
+                )
+            )
+    name = task.get("name")
+    if isinstance(name, str) and len(name) > limits.max_name_length:
+        issues.append(_too_long(i, task_id, ("name",), "name", len(name), limits.max_name_length))
+    schemas = task.get("schemas")
+    method = schemas.get("method") if isinstance(schemas, dict) else schemas
+    if isinstance(method, str) and len(method) > limits.max_id_length:
+        where = ("schemas", "method") if isinstance(schemas, dict) else ("schemas",)
+        issues.append(
+            _too_long(i, task_id, where, "executor id", len(method), limits.max_id_length)
+        )
+    deps = task.get("dependencies")
+    if isinstance(deps, (str, dict)):
+        deps = [deps]
+    if isinstance(deps, (list, tuple)):
+        if len(deps) > limits.max_dependencies:
+            issues.append(
+                Issue(
+                    code="too_many_dependencies",
+                    task_id=task_id,
+                    path=path_of("tasks", i, "dependencies"),
+                    message=f"the task has {len(deps)} dependencies; the limit is "
+                    f"{limits.max_dependencies}",
+                    hint=f"depend on at most {limits.max_dependencies} tasks: group the others "
+                    "under an aggregate_results_executor task and depend on that one",
+                )
+            )
+        for j, dep in enumerate(deps[: limits.max_dependencies]):
+            dep_id = dep.get("id") if isinstance(dep, dict) else dep
+            if isinstance(dep_id, str) and len(dep_id) > limits.max_id_length:
+                where = ("dependencies", j, "id") if isinstance(dep, dict) else ("dependencies", j)
+                issues.append(
+                    _too_long(i, task_id, where, "dependency id", len(dep_id), limits.max_id_length)
+                )
+    return issues
