@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from apflow.cli.app import app
-from apflow.cli.common import fail, handle_errors, print_json, read_json_file, run_async, state
+from apflow.cli.common import fail, handle_errors, print_json, run_async, state
 from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
-from apflow.cli.validate import issue_dicts, print_issues
+from apflow.cli.validate import file_report, issue_dicts, print_issues
 
 
 @app.command()
@@ -32,9 +32,7 @@ def run(
         state.db = db
     spec = None
     if file is not None:
-        from apflow.spec import validate_tree
-
-        validation = validate_tree(read_json_file(file))
+        validation = file_report(file, one_line_json_errors=True)
         if not validation.valid:
             if as_json:
                 print_json({"valid": False, "issues": issue_dicts(validation)})

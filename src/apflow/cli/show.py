@@ -15,11 +15,10 @@ from apflow.cli.common import (
     handle_errors,
     out,
     print_json,
-    read_json_file,
     run_async,
     state,
 )
-from apflow.cli.validate import print_issues
+from apflow.cli.validate import file_report, print_issues
 from apflow.cli.views import spec_tree, stored_tree
 
 
@@ -37,9 +36,7 @@ async def _load_stored(root_id: str) -> Any:
 
 
 def _load_spec(file: str) -> Any:
-    from apflow.spec import validate_tree
-
-    report = validate_tree(read_json_file(file))
+    report = file_report(file, one_line_json_errors=True)
     if report.spec is None:  # does not even parse as a tree: nothing to draw
         print_issues(report, file)
         raise typer.Exit(1)

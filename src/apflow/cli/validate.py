@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,8 @@ from apflow.cli.app import app
 from apflow.cli.common import console, fail, handle_errors, out, print_json
 
 _ISSUE_FIELDS = ("code", "task_id", "path", "message", "hint")
+#: Issues printed one by one on a terminal; the rest are counted (``--json`` lists them all).
+SHOWN_ISSUES = 50
 
 
 def issue_dicts(report: Any) -> list[dict[str, Any]]:
@@ -24,25 +27,54 @@ def print_issues(report: Any, source: str) -> None:
     """Every issue on stderr: code, task id, where, what is wrong and the hint."""
     n = len(report.issues)
     console.print(f"[bold red]x[/] {escape(source)}: {n} issue{'s' if n != 1 else ''}")
-    for issue in report.issues:
+    for issue in report.issues[:SHOWN_ISSUES]:
         where = f"task [cyan]{escape(issue.task_id)}[/]" if issue.task_id else "tree"
         at = f" [dim]at {escape(issue.path)}[/]" if issue.path else ""
         console.print(f"  [bold red]{issue.code}[/] {where}{at}", highlight=False)
         console.print(f"    {escape(issue.message)}", highlight=False)
         if issue.hint:
             console.print(f"    [green]hint:[/] {escape(issue.hint)}", highlight=False)
+    rest = report.issues[SHOWN_ISSUES:]
+    if rest:
+        counts = Counter(i.code for i in rest)
+        codes = ", ".join(f"{code} x{count}" for code, count in counts.most_common())
+        console.print(
+            f"  ... and {len(rest)} more ({codes}); --json lists every issue", highlight=False
+        )
 
 
 def read_tree_text(path: str) -> str:
     """The file's text; a missing file is one clear error (bad JSON is the validator's job)."""
     p = Path(path)
+    if p.is_dir():
+        raise fail(f"{path} is a directory", "pass the path of a JSON task-tree file")
     if not p.is_file():
-        what = "a directory" if p.is_dir() else "not found"
-        raise fail(f"{path}: {what}", "pass the path of a JSON task-tree file")
+        raise fail(f"{path}: not found", "pass the path of a JSON task-tree file")
     try:
         return p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise fail(f"{path} is not a UTF-8 text file", "pass a JSON task-tree file") from None
+
+
+def file_report(path: str, *, one_line_json_errors: bool = False) -> Any:
+    """``validate_tree`` of a tree file, read the one way ``validate``, ``run`` and ``show``
+    share (so they agree on every file). A file over the size limit is not even read.
+
+    ``one_line_json_errors``: text that is not JSON raises one error line (with its hint)
+    instead of coming back as an ``invalid_json`` issue."""
+    from apflow.core.errors import ApflowError
+    from apflow.spec import Limits, ValidationReport, validate_tree
+    from apflow.spec.limits import document_too_large
+
+    limits = Limits()
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > limits.max_document_bytes:
+        return ValidationReport([document_too_large(p.stat().st_size, limits)])
+    report = validate_tree(read_tree_text(path), limits=limits)
+    if one_line_json_errors and report.codes() == ["invalid_json"]:
+        issue = report.issues[0]
+        raise ApflowError(f"{path}: {issue.message}", hint=issue.hint)
+    return report
 
 
 @app.command()
@@ -67,14 +99,18 @@ def validate(
     """Check a task tree: exit 0 when valid, 1 with every issue listed when not."""
     from apflow.spec import validate_tree
 
-    text = read_tree_text(file)
-    report = validate_tree(text)
+    report = file_report(file)
     fixes: list[str] = []
-    if fix and not report.valid and report.spec is not None:
+    if fix and not report.valid and (report.spec is not None or report.fixable):
+        from apflow.core.errors import ValidationFailed
         from apflow.spec import repair_tree
 
-        repaired, fixes = repair_tree(report.spec, report)
-        if fixes:
+        source = report.spec if report.spec is not None else read_tree_text(file)
+        try:
+            repaired, fixes = repair_tree(source, report)
+        except ValidationFailed as exc:  # beyond repair: report why
+            repaired, fixes, report = None, [], exc.report
+        if repaired is not None and fixes:
             target = output or file
             Path(target).write_text(json.dumps(repaired.to_list(), indent=2) + "\n")
             report = validate_tree(repaired)
