@@ -1,0 +1,171 @@
+"""The strict tree schema: what the validator checks, moved into the decoding.
+
+The offline tests check the schema itself with jsonschema (a tree the validator refuses for
+structure, ids, executors or input types does not match it). The ``local_model`` tests decode
+under it with the smallest installed model: whatever a tiny model makes of the request, the
+answer matches the schema and the validator finds none of those problems in it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from apflow.core.registry import default_registry
+from apflow.generator import schemas
+from apflow.spec import validate_tree
+
+ENTRIES = [default_registry.describe(i) for i in default_registry.ids()]
+STRICT = Draft202012Validator(schemas.strict_tree_schema(ENTRIES))
+#: What the grammar makes impossible (the rest needs judgement or run-time knowledge).
+BY_CONSTRUCTION = {
+    "invalid_json",
+    "invalid_shape",
+    "duplicate_id",
+    "missing_dependency",
+    "self_dependency",
+    "dependency_cycle",
+    "unknown_executor",
+    "invalid_inputs",
+    "bad_reference",
+}
+
+
+def task(k, method, inputs, deps=None):
+    out = {"id": f"t{k}", "schemas": {"method": method}, "inputs": inputs}
+    if deps:
+        out["dependencies"] = deps
+    return out
+
+
+GOOD = [
+    task(1, "rest_executor", {"url": "https://a.example", "method": "POST", "json": {"x": 1}}),
+    task(
+        2,
+        "transform_executor",
+        {"data": "${t1.result.json}", "operations": [{"op": "filter", "where": {"a": 1}}]},
+        ["t1"],
+    ),
+    task(
+        3,
+        "llm_executor",
+        {"prompt": "costs $5: ${t2.result[0]}"},
+        [{"id": "t1", "required": False}],
+    ),
+]
+
+
+def test_a_valid_tree_matches_the_schema():
+    assert not [e.message for e in STRICT.iter_errors({"tasks": GOOD})]
+
+
+@pytest.mark.parametrize(
+    "why, tasks",
+    [
+        ("a list where a string goes", [task(1, "rest_executor", {"url": ["https://a"]})]),
+        ("an enum in the wrong case", [task(1, "rest_executor", {"url": "u", "method": "post"})]),
+        (
+            "an op without its required field",
+            [task(1, "transform_executor", {"operations": [{"op": "filter"}]})],
+        ),
+        ("a required input missing", [task(1, "scrape_executor", {})]),
+        ("an unknown input key", [task(1, "scrape_executor", {"url": "u", "bogus": 1})]),
+        ("an unknown executor", [task(1, "fetch_executor", {"url": "u"})]),
+        ("a self-dependency", [task(1, "scrape_executor", {"url": "u"}, ["t1"])]),
+        (
+            "a dependency on a later task",
+            [
+                task(1, "scrape_executor", {"url": "u"}, ["t2"]),
+                task(2, "scrape_executor", {"url": "u"}),
+            ],
+        ),
+        (
+            "a reference to a later task in free text",
+            [
+                task(1, "llm_executor", {"prompt": "see ${t2.result}"}),
+                task(2, "llm_executor", {"prompt": "x"}),
+            ],
+        ),
+        ("a reference to itself", [task(1, "rest_executor", {"url": "${t1.result.url}"})]),
+        ("an id out of position", [{**task(1, "scrape_executor", {"url": "u"}), "id": "fetch"}]),
+        ("the aggregator written by the model", [task(1, "aggregate_results_executor", {})]),
+        ("too many tasks", [task(k, "scrape_executor", {"url": "u"}) for k in range(1, 12)]),
+    ],
+)
+def test_invalid_trees_do_not_match_the_schema(why, tasks):
+    assert not STRICT.is_valid({"tasks": tasks}), why
+
+
+def test_the_plan_schema_limits_needs_to_earlier_steps():
+    plan = Draft202012Validator(schemas.strict_plan_schema([e["id"] for e in ENTRIES]))
+    step = {"id": "t1", "does": "fetch", "executor": "rest_executor", "needs": []}
+    assert plan.is_valid({"steps": [step]})
+    assert not plan.is_valid({"steps": [{**step, "needs": ["t1"]}]})
+    second = {"id": "t2", "does": "sum", "executor": "llm_executor", "needs": ["t1"]}
+    assert plan.is_valid({"steps": [step, second]})
+    assert not plan.is_valid({"steps": [step, {**second, "needs": ["t3"]}]})
+
+
+def test_the_structure_schema_fixes_ids_and_executors_from_the_plan():
+    steps = [
+        {"id": "t1", "does": "fetch", "executor": "scrape_executor", "needs": []},
+        {"id": "t2", "does": "sum", "executor": "llm_executor", "needs": ["t1"]},
+    ]
+    planned = Draft202012Validator(schemas.planned_tree_schema(ENTRIES, steps))
+    assert schemas.methods_by_position(planned.schema) == [["scrape_executor"], ["llm_executor"]]
+    ok = [
+        task(1, "scrape_executor", {"url": "u"}),
+        task(2, "llm_executor", {"prompt": "${t1.result}"}, ["t1"]),
+    ]
+    assert planned.is_valid({"tasks": ok})
+    assert not planned.is_valid({"tasks": ok[:1]})  # one task per step
+    swapped = [task(1, "llm_executor", {"prompt": "p"}), task(2, "scrape_executor", {"url": "u"})]
+    assert not planned.is_valid({"tasks": swapped})
+
+
+def test_unsupported_keywords_loosen_never_break_the_schema():
+    odd = {
+        "type": "object",
+        "required": ["when"],
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "shape": {"$ref": "#/$defs/nowhere"},
+        },
+    }
+    converted = schemas.strict_inputs(odd, ["t1"])
+    validator = Draft202012Validator(converted)
+    assert validator.is_valid({"when": "2026-01-01T00:00:00Z", "tags": ["a", "a"], "shape": 3})
+    assert validator.is_valid({"when": "${t1.result.date}"})
+    assert not validator.is_valid({})
+
+
+@pytest.mark.local_model
+async def test_the_tiny_model_can_only_write_structurally_valid_trees():
+    from apflow.llm.local import LocalClient
+    from tests.llm.test_local_client import _model_or_skip
+
+    client = LocalClient(model_path=_model_or_skip("smollm2-135m"), n_ctx=2048)
+    schema = schemas.strict_tree_schema(ENTRIES)
+    checked = 0
+    for request in (
+        "Scrape https://example.com, then summarise the page with an LLM and POST it to https://x.io",
+        "Filter the active users from https://api.example.com/users",
+    ):
+        messages = [
+            {"role": "system", "content": "Answer with a JSON task list. Ids t1, t2, ..."},
+            {"role": "user", "content": request},
+        ]
+        answer = await client.complete(messages, json_schema=schema, max_tokens=400)
+        if client.last_stats.get("decoded_tokens", 0) + answer.usage.forced_tokens >= 400:
+            continue  # cut off at the budget: an unfinished answer is not the grammar's fault
+        tree = json.loads(answer.text)
+        assert STRICT.is_valid(tree), answer.text
+        assert answer.usage.forced_tokens > 0
+        report = validate_tree(tree["tasks"], default_registry)
+        codes = {i.code for i in report.issues}
+        assert not codes & BY_CONSTRUCTION, (codes, answer.text)
+        checked += 1
+    assert checked, "every answer ran into the token budget"
