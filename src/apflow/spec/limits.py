@@ -191,6 +191,17 @@ def raw_tasks(tree: TaskTreeSpec | Iterable[Any]) -> list[Any]:
     return [_task_fields(t) if isinstance(t, TaskSpec) else t for t in items]
 
 
+def text_size(tree: Any, cap: int) -> int:
+    """UTF-8 bytes of JSON text (0 for anything that is not text); exact up to ``cap``."""
+    if isinstance(tree, (bytes, bytearray)):
+        return len(tree)
+    if not isinstance(tree, str):
+        return 0
+    if len(tree) > cap or tree.isascii():
+        return len(tree)
+    return len(tree.encode("utf-8", "surrogatepass"))
+
+
 def document_too_large(size: int, limits: Limits) -> Issue:
     return Issue(
         code="document_too_large",

@@ -15,7 +15,7 @@ from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.graph import SpecGraph, referenced_ids
-from apflow.spec.limits import Limits, raw_tasks, scan
+from apflow.spec.limits import Limits, document_too_large, raw_tasks, scan, text_size
 from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
 from apflow.spec.report import ValidationReport
@@ -65,6 +65,10 @@ def repair_tree(
 
 
 def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
+    limits = Limits()
+    size = text_size(tree, limits.max_document_bytes)
+    if size > limits.max_document_bytes:
+        raise ValidationFailed(ValidationReport([document_too_large(size, limits)]))
     raw, issues = load_raw(tree)
     tasks, more = task_list(raw) if not issues else (None, [])
     if tasks is None:

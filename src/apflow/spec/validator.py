@@ -13,23 +13,19 @@ from pydantic import ValidationError
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.content import ContentChecker, reference_issues
 from apflow.spec.graph import SpecGraph
-from apflow.spec.limits import STORAGE_LIMITS, document_too_large, raw_tasks, safe_text, scan
+from apflow.spec.limits import (
+    STORAGE_LIMITS,
+    document_too_large,
+    raw_tasks,
+    safe_text,
+    scan,
+    text_size,
+)
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
 from apflow.spec.report import Issue, ValidationReport
 from apflow.spec.structure import check_structure
-
-
-def text_size(tree: Any, cap: int) -> int:
-    """UTF-8 bytes of JSON text (0 for anything that is not text); exact up to ``cap``."""
-    if isinstance(tree, (bytes, bytearray)):
-        return len(tree)
-    if not isinstance(tree, str):
-        return 0
-    if len(tree) > cap or tree.isascii():
-        return len(tree)
-    return len(tree.encode("utf-8", "surrogatepass"))
 
 
 def validate_tree(
