@@ -24,6 +24,7 @@ from apflow.core.errors import ValidationFailed
 from apflow.core.states import TERMINAL_STATES
 from apflow.spec import Limits, TaskTreeSpec, create_tree, repair_tree, validate_tree
 from apflow.spec.limits import MAX_NUMBER_DIGITS
+from apflow.spec.report import ISSUES_PER_TASK
 from apflow.spec.structure import SUGGESTIONS
 
 from .conftest import good_tree, task
@@ -76,17 +77,41 @@ def test_many_dangling_dependencies_run_difflib_a_bounded_number_of_times(monkey
         for i, tid in enumerate(ids)
     ]
     report = validate_tree(json.dumps(tree), REGISTRY)
-    assert len(report.by_code("missing_dependency")) == 4000
     assert len(calls) <= SUGGESTIONS
-    assert "did you mean" in report.issues[0].hint
-    assert "did you mean" not in report.issues[-1].hint
+    missing = report.by_code("missing_dependency")
+    assert len(missing) == 40 * (ISSUES_PER_TASK + 1)  # each task: 10 listed, 1 sum
+    assert "did you mean" in missing[0].hint and "did you mean" not in missing[-2].hint
+    summary = missing[ISSUES_PER_TASK]
+    assert summary.path == "tasks[1].dependencies" and summary.task_id == "00000000"
+    assert summary.message.startswith(f"and {100 - ISSUES_PER_TASK} more dependencies")
+    assert '"00000010x", ' in summary.message and summary.message.endswith(", ...)")
+
+
+def test_reference_and_input_issues_are_listed_ten_per_task_then_summed_up(registry):
+    tree = good_tree()
+    tree[2]["inputs"] = {"prompt": " ".join(f"${{ghost{i}.result}}" for i in range(25))}
+    tree[2]["inputs"]["extra"] = ["${bad}"] * 30
+    report = validate_tree(tree, REGISTRY)
+    undeclared = report.by_code("undeclared_reference")
+    assert len(undeclared) == ISSUES_PER_TASK + 1
+    assert undeclared[-1].message.startswith("and 15 more references to tasks")
+    assert len(report.by_code("bad_reference")) == ISSUES_PER_TASK + 1
+    tree = good_tree()
+    tree[1]["schemas"] = {"method": "http_get_executor"}
+    tree[1]["inputs"] = {"url": "u", **{f"x{i}": 1 for i in range(40)}}
+    invalid = validate_tree(tree, registry).by_code("invalid_inputs")
+    assert len(invalid) == ISSUES_PER_TASK + 1 and "more problems" in invalid[-1].message
 
 
 def test_a_task_name_used_as_a_dependency_still_gets_its_id_suggested():
     tree = good_tree()
     tree[1]["name"] = "Download page"
-    tree[2]["dependencies"] = [f"gone{i}" for i in range(30)] + ["Download page"]
+    tree += [task(f"t{i}", parent_id="root", dependencies=[f"gone{i}"]) for i in range(30)]
+    tree[0]["dependencies"] += [f"t{i}" for i in range(30)]
+    tree[2]["dependencies"] = ["Download page"]  # checked after the 30 others
+    tree.append(tree.pop(2))
     hints = [i.hint for i in validate_tree(tree, REGISTRY).by_code("missing_dependency")]
+    assert "did you mean" not in hints[-2]  # the difflib budget is spent
     assert '(did you mean "fetch"?)' in hints[-1]
 
 

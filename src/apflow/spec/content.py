@@ -23,7 +23,7 @@ from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth
 from apflow.spec.limits import safe_text
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
-from apflow.spec.report import Issue, path_of
+from apflow.spec.report import ISSUES_PER_TASK, Issue, path_of
 from apflow.spec.snap import snap_executor
 
 _COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if", "then", "else"}
@@ -62,10 +62,19 @@ def _short(value: Any, limit: int = 160) -> str:
 class ContentChecker:
     """Checks each task against the registry and policy; caches schemas per executor."""
 
-    def __init__(self, registry: ExecutorRegistry, policy: ExecutorPolicy, limits: Limits) -> None:
+    def __init__(
+        self,
+        registry: ExecutorRegistry,
+        policy: ExecutorPolicy,
+        limits: Limits,
+        *,
+        scanned: bool = False,
+    ) -> None:
         self.registry = registry
         self.policy = policy
         self.limits = limits
+        #: True when ``limits.scan`` already passed: depth and size need no second look.
+        self.scanned = scanned
         self._validators: dict[str, Draft202012Validator | None] = {}
 
     def validator(self, executor_id: str) -> Draft202012Validator | None:
@@ -83,8 +92,8 @@ class ContentChecker:
     def check(self, spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
         issues: list[Issue] = []
         for i, task in enumerate(spec.tasks):
-            too_deep = self._depth(i, task)
-            issues += too_deep or self._size(i, task)
+            too_deep = [] if self.scanned else self._depth(i, task)
+            issues += too_deep or ([] if self.scanned else self._size(i, task))
             issues += self._priority(i, task)
             if too_deep:
                 continue  # the remaining checks walk the inputs recursively
@@ -181,7 +190,7 @@ class ContentChecker:
     ) -> list[Issue]:
         ref_paths = [path for path, _raw, _ref in graph.refs(i)]
         injected = {d.id for d in task.dependencies if d.required}
-        issues = []
+        issues: list[Issue] = []
         seen: set[str] = set()
         for error in validator.iter_errors(task.inputs):
             where = tuple(error.absolute_path)
@@ -193,6 +202,8 @@ class ContentChecker:
                 path = path_of("tasks", i, "inputs", *field_path)
                 if path in seen:
                     continue
+                if len(issues) >= ISSUES_PER_TASK:
+                    return [*issues, self._more_inputs(i, task)]
                 seen.add(path)
                 issues.append(
                     Issue(
@@ -204,6 +215,16 @@ class ContentChecker:
                     )
                 )
         return issues
+
+    @staticmethod
+    def _more_inputs(i: int, task: TaskSpec) -> Issue:
+        return Issue(
+            code="invalid_inputs",
+            task_id=task.id,
+            path=path_of("tasks", i, "inputs"),
+            message=f"the inputs have more problems than the {ISSUES_PER_TASK} listed above",
+            hint="fix the ones listed above (the rest are often alike), then validate again",
+        )
 
     def _explain(
         self, error: Any, where: tuple, injected: set[str], task: TaskSpec
@@ -254,12 +275,26 @@ class ContentChecker:
 
 
 def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
-    """bad_reference / undeclared_reference issues of one task (no registry needed)."""
+    """bad_reference / undeclared_reference issues of one task (no registry needed); the
+    first ISSUES_PER_TASK of each code one by one, the rest summed up in one issue."""
     issues = []
     declared = set(task.dependency_ids())
+    shown: dict[str, int] = {}
+    more: dict[str, list[str]] = {}
     for path, raw, ref in graph.refs(i):
+        if isinstance(ref, references.Reference) and ref.task_id in declared:
+            continue
+        code = (
+            "bad_reference"
+            if isinstance(ref, references.ReferenceError_)
+            else "undeclared_reference"
+        )
+        if shown.get(code, 0) >= ISSUES_PER_TASK:
+            more.setdefault(code, []).append(raw if code == "bad_reference" else ref.task_id)
+            continue
+        shown[code] = shown.get(code, 0) + 1
         where = path_of("tasks", i, "inputs", *path)
-        if isinstance(ref, references.ReferenceError_):
+        if code == "bad_reference":
             issues.append(
                 Issue(
                     code="bad_reference",
@@ -270,8 +305,23 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
                     "(or ${task_id.result.items[0]}), where task_id is a dependency's id",
                 )
             )
-        elif ref.task_id not in declared:
+        else:
             issues.append(_undeclared(i, task, ref, raw, where, graph))
+    for code, examples in more.items():
+        distinct = sorted(set(examples))
+        shown_text = ", ".join(_short(e, 40) for e in distinct[:5])
+        shown_text += ", ..." if len(distinct) > 5 else ""
+        what = "malformed references" if code == "bad_reference" else "references to tasks "
+        what += "" if code == "bad_reference" else "it does not depend on or that do not exist"
+        issues.append(
+            Issue(
+                code=code,
+                task_id=task.id,
+                path=path_of("tasks", i, "inputs"),
+                message=f"and {len(examples)} more {what} ({shown_text})",
+                hint="fix them like the ones listed above, then validate again",
+            )
+        )
     return issues
 
 

@@ -51,11 +51,13 @@ class SpecGraph:
                     self.deps[tid].append(dep.id)
 
     def refs(self, i: int) -> list[tuple[tuple, str, Any]]:
-        """``find_references`` of task i's inputs, computed once (none when absurdly deep)."""
+        """``find_references`` of task i's inputs, computed once (none when absurdly deep:
+        ``scan`` refuses such inputs before a graph is built, this is only a safety net)."""
         if i not in self._refs:
-            inputs = self.tasks[i].inputs
-            deep = json_depth(inputs, MAX_SCAN_DEPTH) > MAX_SCAN_DEPTH
-            self._refs[i] = [] if deep else list(references.find_references(inputs))
+            try:
+                self._refs[i] = list(references.find_references(self.tasks[i].inputs))
+            except RecursionError:
+                self._refs[i] = []
         return self._refs[i]
 
     def task(self, task_id: str) -> TaskSpec | None:

@@ -9,6 +9,7 @@ surrogates), because such values cannot be stored or printed.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -99,8 +100,70 @@ def _problem(item: Any) -> str | None:
     return f"a Python {type(item).__name__}, which is not a JSON value"
 
 
+_CONTAINERS = (dict, list, tuple)
+_INF = (math.inf, -math.inf)
+
+
+def _measure(value: Any, cap: int, budget: int) -> tuple[int, int, bool]:
+    """(depth, estimated JSON bytes, whether something is not JSON) in one iterative pass.
+
+    The fast path of every scan: scalars are checked inline (exact types first), containers
+    pushed on a stack. Stops as soon as the depth passes ``cap`` or the size ``budget``.
+    """
+    deepest = 0
+    size = 0
+    stack: list[tuple[Any, int]] = [([value], 0)]  # a wrapper list, so the root is a child
+    while stack:
+        item, depth = stack.pop()
+        child = depth + 1
+        if isinstance(item, dict):
+            size += 2
+            subs: Any = item.values()
+            for key in item:
+                if type(key) is not str:
+                    if not isinstance(key, str):
+                        return deepest, size, True
+                size += len(key) + 3
+                if not key.isascii() and _surrogate(key):
+                    return deepest, size, True
+        elif isinstance(item, (list, tuple)):
+            size += 2 + len(item)
+            subs = item
+        else:  # pragma: no cover - only containers are pushed
+            continue
+        if subs and child > deepest:
+            if depth and child > cap:  # depth 0 is the wrapper
+                return child, size, False
+            deepest = child
+        for sub in subs:
+            kind = type(sub)
+            if kind is str:
+                size += len(sub) + 2
+                if not sub.isascii() and _surrogate(sub):
+                    return deepest, size, True
+            elif kind is int:
+                size += 2
+                if sub >= _MAX_INT or sub <= -_MAX_INT:
+                    return deepest, size, True
+            elif kind is float:
+                size += 2
+                if sub != sub or sub in _INF:
+                    return deepest, size, True
+            elif sub is None or kind is bool:
+                size += 4
+            elif isinstance(sub, _CONTAINERS):
+                stack.append((sub, child))
+            elif _problem(sub):  # subclasses of str, int, float are fine
+                return deepest, size, True
+            else:
+                size += 2
+        if size > budget:
+            return deepest, size, False
+    return deepest, size, False
+
+
 class _Walk:
-    """One iterative walk of a JSON value: depth (capped), estimated JSON bytes, first bad item."""
+    """The slow walk that finds *where* the first non-JSON value is (with its path)."""
 
     __slots__ = ("depth", "size", "bad", "bad_path")
 
@@ -223,11 +286,15 @@ def too_many_tasks(count: int, limits: Limits) -> Issue:
     )
 
 
-def scan(tasks: list[Any], limits: Limits) -> list[Issue]:
+def scan(tasks: list[Any], limits: Limits, *, text_checked: bool = False) -> list[Issue]:
     """Every limit issue of a raw task list (empty when the tree is within the limits).
 
+    The document size is estimated from the values (a lower bound of their JSON size) unless
+    ``text_checked``: the tasks were parsed from JSON text whose size was already checked.
+
     Checks, in this order and without recursion: task count, whole-document size,
-    per-field nesting depth, non-JSON values, dependency count and string lengths.
+    per-field nesting depth, non-JSON values, the size of inputs, dependency count and
+    string lengths.
     """
     issues: list[Issue] = []
     if len(tasks) > limits.max_tasks:
@@ -235,7 +302,7 @@ def scan(tasks: list[Any], limits: Limits) -> list[Issue]:
         if len(tasks) > limits.max_tasks * HOPELESS_FACTOR:
             return issues
     cap = min(limits.max_input_depth, MAX_SCAN_DEPTH)
-    budget = limits.max_document_bytes
+    budget = limits.max_document_bytes if not text_checked else 1 << 62
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             issue, used = _field(i, None, (), task, cap, budget)
@@ -263,6 +330,8 @@ def scan(tasks: list[Any], limits: Limits) -> list[Issue]:
                 issues += issue
                 if budget < 0:
                     break
+                if key == "inputs" and not issue:
+                    issues += input_size(i, task_id, value, limits)
             if budget >= 0:
                 issues += _lengths(i, task_id, task, limits)
         if budget < 0:
@@ -270,15 +339,34 @@ def scan(tasks: list[Any], limits: Limits) -> list[Issue]:
     return issues
 
 
+def input_size(i: int, task_id: str | None, inputs: Any, limits: Limits) -> list[Issue]:
+    """``input_too_large`` when one task's inputs are more than ``max_input_bytes`` as JSON
+    (call only on a value ``scan`` found to be JSON and not too deep)."""
+    size = len(json.dumps(inputs).encode())
+    if size <= limits.max_input_bytes:
+        return []
+    return [
+        Issue(
+            code="input_too_large",
+            task_id=task_id,
+            path=path_of("tasks", i, "inputs"),
+            message=f"inputs are {size} bytes; the limit is {limits.max_input_bytes} bytes "
+            "per task",
+            hint="keep inputs small: let a task fetch or produce the data and pass it on with "
+            "a ${task_id.result} reference instead of inlining it",
+        )
+    ]
+
+
 def _field(
     i: int, task_id: str | None, where: tuple, value: Any, cap: int, budget: int
 ) -> tuple[list[Issue], int]:
     """Depth and JSON-ness of one field of task i: (issues, estimated bytes)."""
-    walk = _Walk(value, cap, budget)
-    if walk.size > budget:
-        return [], walk.size
+    depth, size, bad = _measure(value, cap, budget)
+    if size > budget:
+        return [], size
     field = where[0] if where else "task"
-    if walk.depth > cap:
+    if depth > cap:
         what = "inputs are" if field == "inputs" else f"{field} is"
         return [
             Issue(
@@ -289,9 +377,9 @@ def _field(
                 hint=f"flatten {field}; pass structured data between tasks with "
                 "${task_id.result} references instead of inlining it",
             )
-        ], walk.size
-    if walk.bad is None:
-        return [], walk.size
+        ], size
+    if not bad:
+        return [], size
     located = _Walk(value, cap, budget, paths=True)
     parts = [safe_text(p, 40) if isinstance(p, str) else p for p in located.bad_path]
     path = path_of("tasks", i, *where, *parts)
@@ -301,11 +389,11 @@ def _field(
             task_id=task_id,
             path=path if len(path) <= 300 else path[:297] + "...",
             message=f"{path_of(*where, *parts)[:200] or 'the task'} holds "
-            f"{located.bad or walk.bad}",
+            f"{located.bad or 'a value that is not JSON'}",
             hint="use only JSON values: objects with string keys, lists, strings (valid "
             "UTF-8), finite numbers, true, false and null",
         )
-    ], walk.size
+    ], size
 
 
 def _lengths(i: int, task_id: str | None, task: dict[str, Any], limits: Limits) -> list[Issue]:

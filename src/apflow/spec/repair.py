@@ -73,7 +73,7 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
     tasks, more = task_list(raw) if not issues else (None, [])
     if tasks is None:
         raise ValidationFailed(ValidationReport(issues + more))
-    _refuse_beyond_limits(tasks)
+    _refuse_beyond_limits(tasks, text_checked=size > 0)
     tasks = copy.deepcopy(raw_tasks(tasks))
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
@@ -103,9 +103,9 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
         raise ValidationFailed(ValidationReport(shape_issues(exc, tasks))) from None
 
 
-def _refuse_beyond_limits(tasks: list[Any]) -> None:
+def _refuse_beyond_limits(tasks: list[Any], *, text_checked: bool = False) -> None:
     """Copying and walking use recursion and time; refuse what is beyond the limits."""
-    issues = scan(tasks, Limits())
+    issues = scan(tasks, Limits(), text_checked=text_checked)
     if issues:
         raise ValidationFailed(ValidationReport(issues))
 

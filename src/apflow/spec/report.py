@@ -41,6 +41,11 @@ CODES = (
 )
 
 
+#: Issues of one kind listed one by one for a task; the rest become one summary issue, so a
+#: hostile tree cannot make a report (and its cost) grow with the square of its size.
+ISSUES_PER_TASK = 10
+
+
 class Issue(BaseModel):
     """One problem: a stable ``code``, where it is, what is wrong and what to change."""
 

@@ -7,7 +7,7 @@ import json
 
 from apflow.spec.graph import SpecGraph, referenced_ids
 from apflow.spec.models import AGGREGATOR, TaskTreeSpec
-from apflow.spec.report import Issue, path_of
+from apflow.spec.report import ISSUES_PER_TASK, Issue, path_of
 
 _ROOT_EXAMPLE = '{"id": "%s", "parent_id": null, "schemas": {"method": "%s"}, "dependencies": %s}'
 #: "Did you mean" is worked out for this many distinct unknown ids only (difflib is slow).
@@ -113,9 +113,21 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     issues = []
     suggest = _Suggester(spec, graph)
     for i, task in enumerate(spec.tasks):
+        shown: dict[str, int] = {}
+        more: dict[str, list[str]] = {}
         for j, dep in enumerate(task.dependencies):
-            where = path_of("tasks", i, "dependencies", j, "id")
             if dep.id == task.id:
+                code = "self_dependency"
+            elif dep.id not in graph.index:
+                code = "missing_dependency"
+            else:
+                continue
+            if shown.get(code, 0) >= ISSUES_PER_TASK:
+                more.setdefault(code, []).append(dep.id)
+                continue
+            shown[code] = shown.get(code, 0) + 1
+            where = path_of("tasks", i, "dependencies", j, "id")
+            if code == "self_dependency":
                 issues.append(
                     Issue(
                         code="self_dependency",
@@ -126,20 +138,40 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
                         fixable=True,
                     )
                 )
-            elif dep.id not in graph.index:
-                close = suggest(dep.id)
-                maybe = f" (did you mean {_quote(close)}?)" if close else ""
-                issues.append(
-                    Issue(
-                        code="missing_dependency",
-                        task_id=task.id,
-                        path=where,
-                        message=f"depends on {dep.id!r}, which is not a task in this tree",
-                        hint=f"use the id of an existing task{maybe}, or add a task with id "
-                        f'"{dep.id}", or remove "{dep.id}" from the dependencies',
-                    )
+                continue
+            close = suggest(dep.id)
+            maybe = f" (did you mean {_quote(close)}?)" if close else ""
+            issues.append(
+                Issue(
+                    code="missing_dependency",
+                    task_id=task.id,
+                    path=where,
+                    message=f"depends on {dep.id!r}, which is not a task in this tree",
+                    hint=f"use the id of an existing task{maybe}, or add a task with id "
+                    f'"{dep.id}", or remove "{dep.id}" from the dependencies',
                 )
+            )
+        issues += [_more_dependencies(i, task.id, code, ids) for code, ids in more.items()]
     return issues
+
+
+def _more_dependencies(i: int, task_id: str, code: str, ids: list[str]) -> Issue:
+    """One issue for the dependency problems of a task beyond the first ISSUES_PER_TASK."""
+    if code == "self_dependency":
+        message = f"and {len(ids)} more dependencies of the task on itself"
+        hint = f'remove every "{task_id}" from its own dependencies'
+    else:
+        shown = _quote(sorted(set(ids))[:5]) + (", ..." if len(set(ids)) > 5 else "")
+        message = f"and {len(ids)} more dependencies that are not tasks in this tree ({shown})"
+        hint = "remove them from the dependencies, or add tasks with those ids"
+    return Issue(
+        code=code,
+        task_id=task_id,
+        path=path_of("tasks", i, "dependencies"),
+        message=message,
+        hint=hint,
+        fixable=code == "self_dependency",
+    )
 
 
 def _parents(spec: TaskTreeSpec, graph: SpecGraph, loops: list[list[str]]) -> list[Issue]:

@@ -57,7 +57,7 @@ def validate_tree(
         if tasks is None:
             return ValidationReport(problems + more)
         tasks = raw_tasks(tasks)
-        problems = scan(tasks, limits)
+        problems = scan(tasks, limits, text_checked=size > 0)
         if problems:
             return ValidationReport(problems)
         try:
@@ -82,7 +82,7 @@ def validate_tree(
         return ValidationReport([empty], spec)
     graph = SpecGraph(spec)
     issues = check_structure(spec, graph)
-    issues += ContentChecker(registry, policy, limits).check(spec, graph)
+    issues += ContentChecker(registry, policy, limits, scanned=True).check(spec, graph)
     return ValidationReport(issues, spec)
 
 
