@@ -23,8 +23,9 @@ class RestExecutor(BaseTask):
     id = "rest_executor"
     name = "HTTP request"
     description = (
-        "Call an HTTP API (GET/POST/...) and return status_code, headers and the body as "
-        "parsed json (or text). Fails on an unexpected status; 429/5xx are retryable."
+        "Call an HTTP API (GET/POST/...; JSON endpoints, sending data) and return status_code, "
+        "headers and the body as parsed json (or text). Fails on an unexpected status; 429/5xx "
+        "are retryable."
     )
     input_schema = {
         "type": "object",

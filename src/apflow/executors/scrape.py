@@ -34,7 +34,8 @@ class ScrapeExecutor(BaseTask):
     id = "scrape_executor"
     name = "Scrape web page"
     description = (
-        "Fetch a web page and return its title, main text (boilerplate removed) and links."
+        "Read a web page (HTML) and return its title, main text (boilerplate removed) and "
+        "links: for pages to read, scrape or summarise."
     )
     input_schema = {
         "type": "object",

@@ -39,7 +39,8 @@ class TransformExecutor(BaseTask):
     id = "transform_executor"
     name = "Transform data"
     description = (
-        "Reshape data without code: pick, pluck, merge, filter, template or count (operations). "
+        "Reshape data without code, when the request asks for it: pick, pluck, merge, filter, "
+        "template or count (operations); an LLM needs no reshaping before it reads a result. "
         "Data comes from 'data', or merged from the results of the dependency ids in 'sources'."
     )
     input_schema = {
