@@ -12,7 +12,7 @@ Each case is built to be expensive for one part of the validator while staying i
 - ``operations_valid``: the same with valid operations
 - ``duplicates``: 200 tasks that all have the id "a"
 - ``deep``: 200 tasks whose inputs are 32 levels deep and wide (near 64 KB each)
-- ``junk_text``: 1 MiB of JSON text that is one long list of small junk values
+- ``junk_text``: 17 tasks whose inputs are ~60 KB each of tiny nested lists
 
 Prints one JSON line per case: size, issues, median / p99 / max wall ms and median CPU ms of
 ``validate_tree`` on the JSON text (parse included), plus ``repair_tree`` where it applies.
@@ -68,7 +68,7 @@ def _refs(target: str) -> list:
 
 def schema() -> list:
     ids = [f"t{i}" for i in range(14)]
-    headers = {f"h{j}": j for j in range(5000)}
+    headers = {f"h{j}": j for j in range(3500)}
     return [_root(ids)] + [
         _task(t, "rest_executor", inputs={"url": "https://example.com", "headers": headers})
         for t in ids
@@ -83,7 +83,7 @@ def operations() -> list:
 
 def operations_valid() -> list:
     ids = [f"t{i}" for i in range(14)]
-    ops = [{"op": "pluck", "path": "x"}] * 2400
+    ops = [{"op": "pluck", "path": "x"}] * 2000
     return [_root(ids)] + [_task(t, inputs={"data": 1, "operations": ops}) for t in ids]
 
 
@@ -101,9 +101,12 @@ def deep() -> list:
 
 
 def junk_text() -> str:
-    items = ",".join(["[0]"] * 262_000)
-    head = '[{"id": "a", "schemas": {"method": "transform_executor"}, "inputs": {"data": ['
-    return head + items + "]}}]"
+    """17 tasks whose inputs are ~60 KB each of tiny nested lists (~200,000 containers)."""
+    ids = [f"t{i}" for i in range(17)]
+    data = ",".join(["[0]"] * 12_000)
+    head = '"parent_id": "root", "schemas": {"method": "transform_executor"}'
+    tasks = [f'{{"id": "{t}", {head}, "inputs": {{"data": [{data}]}}}}' for t in ids]
+    return "[" + json.dumps(_root(ids)) + "," + ",".join(tasks) + "]"
 
 
 CASES: dict[str, Callable[[], Any]] = {
@@ -148,6 +151,7 @@ def main() -> None:
         assert len(text.encode()) <= limits.max_document_bytes, (name, len(text))
         report = validate_tree(text)
         limit_codes = {"document_too_large", "too_many_tasks", "too_many_dependencies"}
+        limit_codes |= {"input_too_large", "too_deep", "value_too_long", "not_json"}
         assert not limit_codes & set(report.codes()), (name, report.codes()[:3])
         row: dict[str, Any] = {"case": name, "bytes": len(text), "issues": len(report.issues)}
         row.update(measure(lambda text=text: validate_tree(text), args.repeat))

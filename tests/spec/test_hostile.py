@@ -407,3 +407,24 @@ def test_what_validate_accepts_create_tree_stores_and_the_engine_runs(tree):
     status = asyncio.run(_store_and_run("sqlite+aiosqlite:///:memory:", tree))
     assert status in TERMINAL_STATES  # stored and run to the end (a task may fail: no refusal)
     asyncio.run(dispose_engines())
+
+
+def test_docs_limits_page_lists_every_limit_and_its_example_runs():
+    import contextlib
+    import dataclasses
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "limits.md").read_text()
+    for field in dataclasses.fields(Limits):
+        assert f"`{field.name}`" in text, field.name
+        assert f"{field.default:,}" in text or str(field.default) in text, field.name
+    for code in ("document_too_large", "too_many_dependencies", "value_too_long", "not_json"):
+        assert f"`{code}`" in text
+    (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "docs/limits.md", "exec"), {})
+    (shown,) = re.findall(r"```text\n(.*?)```", text, flags=re.S)
+    assert printed.getvalue().strip() == shown.strip()

@@ -7,6 +7,7 @@ chain does not hit the recursion limit.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from apflow.core import references
@@ -32,12 +33,26 @@ def json_depth(value: Any, cap: int) -> int:
     return deepest
 
 
+Refs = list[tuple[tuple, str, Any]]
+RefsOf = Callable[[TaskSpec], Refs]
+
+
+def task_refs(task: TaskSpec) -> Refs:
+    """``find_references`` of a task's inputs (none when absurdly deep: ``scan`` refuses such
+    inputs before a graph is built, this is only a safety net)."""
+    try:
+        return list(references.find_references(task.inputs))
+    except RecursionError:
+        return []
+
+
 class SpecGraph:
     """Index of a spec by id (first occurrence wins) and its dependency edges."""
 
-    def __init__(self, spec: TaskTreeSpec) -> None:
+    def __init__(self, spec: TaskTreeSpec, refs_of: RefsOf | None = None) -> None:
         self.tasks = spec.tasks
         self._refs: dict[int, list[tuple[tuple, str, Any]]] = {}
+        self._refs_of = refs_of
         self.index: dict[str, int] = {}
         for i, task in enumerate(self.tasks):
             self.index.setdefault(task.id, i)
@@ -54,10 +69,10 @@ class SpecGraph:
         """``find_references`` of task i's inputs, computed once (none when absurdly deep:
         ``scan`` refuses such inputs before a graph is built, this is only a safety net)."""
         if i not in self._refs:
-            try:
-                self._refs[i] = list(references.find_references(self.tasks[i].inputs))
-            except RecursionError:
-                self._refs[i] = []
+            if self._refs_of is not None:
+                self._refs[i] = self._refs_of(self.tasks[i])
+            else:
+                self._refs[i] = task_refs(self.tasks[i])
         return self._refs[i]
 
     def task(self, task_id: str) -> TaskSpec | None:

@@ -116,9 +116,12 @@ def _measure(value: Any, cap: int, budget: int) -> tuple[int, int, bool]:
     while stack:
         item, depth = stack.pop()
         child = depth + 1
-        if isinstance(item, dict):
+        if type(item) is list:
+            size += 2 + len(item)
+            subs: Any = item
+        elif isinstance(item, dict):
             size += 2
-            subs: Any = item.values()
+            subs = item.values()
             for key in item:
                 if type(key) is not str:
                     if not isinstance(key, str):
@@ -149,6 +152,8 @@ def _measure(value: Any, cap: int, budget: int) -> tuple[int, int, bool]:
                 size += 2
                 if sub != sub or sub in _INF:
                     return deepest, size, True
+            elif kind is list or kind is dict:
+                stack.append((sub, child))
             elif sub is None or kind is bool:
                 size += 4
             elif isinstance(sub, _CONTAINERS):
@@ -240,7 +245,7 @@ def _task_fields(task: TaskSpec) -> dict[str, Any]:
         "id": task.id,
         "name": task.name,
         "parent_id": task.parent_id,
-        "dependencies": [d.id for d in task.dependencies],
+        "dependencies": [{"id": d.id, "required": d.required} for d in task.dependencies],
         "schemas": {**(task.schemas.model_extra or {}), "method": task.schemas.method},
         "inputs": task.inputs,
         "priority": task.priority,

@@ -6,7 +6,7 @@ caller (the generator re-asks the model with the remaining issues).
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
-from apflow.spec.graph import SpecGraph, referenced_ids
+from apflow.spec.graph import Refs, SpecGraph, referenced_ids, task_refs
 from apflow.spec.limits import Limits, document_too_large, raw_tasks, scan, text_size
 from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
@@ -40,24 +40,27 @@ def repair_tree(
     registry = registry if registry is not None else default_registry
     fixes: list[str] = []
     if isinstance(tree, TaskTreeSpec):
-        _refuse_beyond_limits(raw_tasks(tree))
-        spec = tree.model_copy(deep=True)
+        plain = raw_tasks(tree)
+        _refuse_beyond_limits(plain)
+        spec = TaskTreeSpec.model_validate({"tasks": _json_copy(plain)})
     else:
         spec = _parse_raw(tree, fixes)
     if report is not None and report.valid and not fixes:
         return spec, fixes
+    refs = _RefCache()
     # A fix can enable another (cutting a parent loop frees a duplicate id for renaming,
     # a rename adds a top-level task the root must wait for): repeat until nothing changes.
     for _ in range(_PASSES):
         done = len(fixes)
         _clean_dependencies(spec.tasks, fixes)
-        _rename_duplicates(spec, fixes)
+        _rename_duplicates(spec, fixes, refs)
         _snap_executors(spec.tasks, registry, fixes)
-        _declare_references(spec, fixes)
-        _fix_root(spec, fixes)
+        _declare_references(spec, fixes, refs)
+        _fix_root(spec, fixes, refs)
         if len(fixes) == done:
             break
-    tasks_out = [t.model_dump() for t in spec.tasks]
+    # inputs were copied on the way in and repair never changes them: no second deep copy
+    tasks_out = [{**t.model_dump(exclude={"inputs"}), "inputs": t.inputs} for t in spec.tasks]
     try:
         return TaskTreeSpec.model_validate({"tasks": tasks_out}), fixes
     except ValidationError as exc:  # a repair produced something the model refuses
@@ -74,7 +77,7 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
     if tasks is None:
         raise ValidationFailed(ValidationReport(issues + more))
     _refuse_beyond_limits(tasks, text_checked=size > 0)
-    tasks = copy.deepcopy(raw_tasks(tasks))
+    tasks = _json_copy(raw_tasks(tasks))
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
@@ -103,6 +106,26 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
         raise ValidationFailed(ValidationReport(shape_issues(exc, tasks))) from None
 
 
+def _json_copy(tasks: list[Any]) -> list[Any]:
+    """A deep copy of tasks that ``scan`` found to be JSON (C speed, no recursion limit
+    issues at the depths scan allows)."""
+    return json.loads(json.dumps(tasks))
+
+
+class _RefCache:
+    """References of each task's inputs, found once per repair (repair never edits inputs)."""
+
+    def __init__(self) -> None:
+        self._by_task: dict[int, tuple[TaskSpec, Refs]] = {}
+
+    def __call__(self, task: TaskSpec) -> Refs:
+        hit = self._by_task.get(id(task))
+        if hit is None or hit[0] is not task:
+            hit = (task, task_refs(task))
+            self._by_task[id(task)] = hit
+        return hit[1]
+
+
 def _refuse_beyond_limits(tasks: list[Any], *, text_checked: bool = False) -> None:
     """Copying and walking use recursion and time; refuse what is beyond the limits."""
     issues = scan(tasks, Limits(), text_checked=text_checked)
@@ -125,9 +148,10 @@ def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:
             task.dependencies = list(merged.values())
 
 
-def _rename_duplicates(spec: TaskTreeSpec, fixes: list[str]) -> None:
-    used = referenced_ids(spec)
-    taken = taken_ids(spec)
+def _rename_duplicates(spec: TaskTreeSpec, fixes: list[str], refs: _RefCache) -> None:
+    graph = SpecGraph(spec, refs)
+    used = referenced_ids(spec, graph)
+    taken = taken_ids(spec, graph)
     seen: set[str] = set()
     for task in spec.tasks:
         if task.id not in seen:
@@ -154,13 +178,13 @@ def _snap_executors(tasks: list[TaskSpec], registry: ExecutorRegistry, fixes: li
             task.schemas.method = snapped
 
 
-def _declare_references(spec: TaskTreeSpec, fixes: list[str]) -> None:
-    graph = SpecGraph(spec)
+def _declare_references(spec: TaskTreeSpec, fixes: list[str], refs: _RefCache) -> None:
+    graph = SpecGraph(spec, refs)
     for task in spec.tasks:
         if graph.index.get(task.id) is None or spec.tasks[graph.index[task.id]] is not task:
             continue  # an unrenamed duplicate: which task a new edge belongs to is unclear
         declared = set(task.dependency_ids())
-        for _path, raw, ref in references.find_references(task.inputs):
+        for _path, raw, ref in refs(task):
             if not isinstance(ref, references.Reference) or ref.task_id in declared:
                 continue
             target = ref.task_id
@@ -174,8 +198,8 @@ def _declare_references(spec: TaskTreeSpec, fixes: list[str]) -> None:
             fixes.append(f"task {task.id!r}: added dependency {target!r} used by {raw}")
 
 
-def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
-    graph = SpecGraph(spec)
+def _fix_root(spec: TaskTreeSpec, fixes: list[str], refs: _RefCache) -> None:
+    graph = SpecGraph(spec, refs)
     tasks = spec.tasks
     roots = [t for t in tasks if t.parent_id is None]
     orphans = [t for t in tasks if t.parent_id is not None and t.parent_id not in graph.index]
@@ -211,7 +235,7 @@ def _fix_root(spec: TaskTreeSpec, fixes: list[str]) -> None:
             schemas={"method": AGGREGATOR},
         )
         tasks.insert(0, root)
-        graph = SpecGraph(spec)
+        graph = SpecGraph(spec, refs)
         what = "several top-level tasks" if len(roots) != 1 else f"root {roots[0].id!r}"
         fixes.append(f"added an {AGGREGATOR} root {root.id!r} above {what}")
     for task in roots:
