@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import os
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("APFLOW_TESTING", "1")
+# evaluated prompts of the local model go to a throwaway folder, not the user's cache
+os.environ.setdefault("APFLOW_LOCAL_STATE_DIR", tempfile.mkdtemp(prefix="apflow-states-"))
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

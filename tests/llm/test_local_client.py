@@ -200,3 +200,45 @@ async def test_schema_fixed_text_is_forced_not_decoded(tiny_model):
     again = await client.complete(messages, json_schema=schema, max_tokens=90)
     assert again.text == first.text
     assert client.last_stats["prompt_evaluated"] == 1
+
+
+STATE_SCRIPT = """
+import asyncio, json, sys
+from apflow.llm.local import LocalClient
+client = LocalClient(model_path=sys.argv[1], n_ctx=1024)
+messages = [
+    {"role": "system", "content": "You answer questions about numbers in JSON. " * 30},
+    {"role": "user", "content": sys.argv[2]},
+]
+schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+answer = asyncio.run(client.complete(messages, json_schema=schema, max_tokens=12))
+print(json.dumps({"text": answer.text, **client.last_stats}))
+"""
+
+
+@pytest.mark.local_model
+def test_a_new_process_loads_the_evaluated_system_prompt_from_disk(tiny_model, tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "APFLOW_LOCAL_STATE_DIR": str(tmp_path), "APFLOW_LOCAL_CACHE_MB": "0"}
+
+    def run(question):
+        out = subprocess.run(
+            [sys.executable, "-c", STATE_SCRIPT, tiny_model, question],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first = run("How many legs has a cat?")
+    assert first["prompt_from_disk"] is False
+    assert len(list(tmp_path.glob("*.state"))) == 1
+    second = run("How many wheels has a bicycle?")
+    assert second["prompt_from_disk"] is True
+    # only the question is evaluated: the ~300-token system prompt came from disk
+    assert second["prompt_evaluated"] < first["prompt_evaluated"] - 200
+    assert second["text"].startswith("{")

@@ -292,6 +292,7 @@ class LocalClient:
             max_tokens=max_tokens,
             temperature=temperature,
             logit_bias=logit_bias,
+            state_key=(self.path, self.n_ctx),
         )
         completion = out.forced + out.decoded
         self.last_stats = {
@@ -299,6 +300,7 @@ class LocalClient:
             "prompt_seconds": out.prompt_seconds,
             "decode_seconds": out.decode_seconds,
             "prompt_evaluated": out.prompt_evaluated,
+            "prompt_from_disk": out.prompt_from_disk,
             "threads": threads,
             "forced_tokens": out.forced,
             "decoded_tokens": out.decoded,

@@ -53,6 +53,7 @@ class GuidedOutput:
     decoded: int
     prompt_tokens: int
     prompt_evaluated: int
+    prompt_from_disk: bool
     finish_reason: str
     prompt_seconds: float
     decode_seconds: float
@@ -136,9 +137,28 @@ def _common_prefix(a: Any, b: list[int]) -> int:
     return int(diff[0]) if len(diff) else n
 
 
-def evaluate_prompt(llm: Any, tokens: list[int]) -> int:
-    """Bring the context to ``tokens`` reusing the longest cached prefix; returns how many
-    tokens had to be evaluated. At least the last one is, so fresh logits exist."""
+def system_prefix(llm: Any, messages: list[dict[str, str]], tokens: list[int]) -> int:
+    """How many of ``tokens`` do not depend on the request: for ``[system, user]`` messages,
+    the system part and the user turn's opening (0 for longer conversations: re-asks)."""
+    if len(messages) != 2 or messages[0].get("role") != "system":
+        return 0
+    blank = prompt_tokens(llm, [messages[0], {**messages[1], "content": ""}])
+    return _common_prefix(np.asarray(blank, dtype=np.intc), tokens)
+
+
+def evaluate_prompt(
+    llm: Any,
+    tokens: list[int],
+    *,
+    stable: int = 0,
+    state_key: tuple[Any, int] | None = None,
+) -> tuple[int, bool]:
+    """Bring the context to ``tokens`` reusing the longest prefix we have: in the context, in
+    the RAM cache, or (for the ``stable`` request-independent prefix) on disk. Returns how
+    many tokens were evaluated (at least the last one, so fresh logits exist) and whether
+    the prefix came from disk."""
+    from apflow.llm import prompt_states
+
     current = llm.input_ids[: llm.n_tokens]
     here = _common_prefix(current, tokens)
     if llm.cache is not None:
@@ -149,12 +169,23 @@ def evaluate_prompt(llm: Any, tokens: list[int]) -> int:
         if item is not None and _common_prefix(item.input_ids[: item.n_tokens], tokens) > here:
             llm.load_state(item)
             here = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+    from_disk = False
+    keep = state_key is not None and 0 < stable < len(tokens)
+    if keep and here < stable:
+        from_disk = prompt_states.load(llm, *state_key, tokens[:stable])
+        if from_disk:
+            here = stable
     here = min(here, len(tokens) - 1)
     llm.n_tokens = here  # eval() drops the KV cells past n_tokens
+    start = here
+    if keep and here < stable:
+        llm.eval(tokens[here:stable])
+        prompt_states.save(llm, *state_key, tokens[:stable])
+        here = stable
     llm.eval(tokens[here:])
     if llm.cache is not None:
         llm.cache[tokens] = llm.save_state()
-    return len(tokens) - here
+    return len(tokens) - start, from_disk
 
 
 def _logits(llm: Any) -> np.ndarray:
@@ -201,12 +232,17 @@ def decode(
     temperature: float = 0.0,
     logit_bias: dict[int, float] | None = None,
     seed: int | None = None,
+    state_key: tuple[Any, int] | None = None,
 ) -> GuidedOutput:
-    """One schema-constrained answer. The caller holds the model's decode lock."""
+    """One schema-constrained answer. The caller holds the model's decode lock.
+
+    ``state_key`` (model path, context size) lets the request-independent prompt prefix be
+    kept on disk for the next process (``prompt_states``)."""
     guide = matcher(llm, schema)
     tokens = prompt_tokens(llm, messages)
     started = time.perf_counter()
-    evaluated = evaluate_prompt(llm, tokens)
+    stable = system_prefix(llm, messages, tokens) if state_key is not None else 0
+    evaluated, from_disk = evaluate_prompt(llm, tokens, stable=stable, state_key=state_key)
     prompt_seconds = time.perf_counter() - started
     eos = int(llm.token_eos())
     rng = np.random.default_rng(seed)
@@ -244,6 +280,7 @@ def decode(
         decoded=decoded,
         prompt_tokens=len(tokens),
         prompt_evaluated=evaluated,
+        prompt_from_disk=from_disk,
         finish_reason=finish,
         prompt_seconds=prompt_seconds,
         decode_seconds=time.perf_counter() - started,
