@@ -242,3 +242,16 @@ def test_a_new_process_loads_the_evaluated_system_prompt_from_disk(tiny_model, t
     # only the question is evaluated: the ~300-token system prompt came from disk
     assert second["prompt_evaluated"] < first["prompt_evaluated"] - 200
     assert second["text"].startswith("{")
+
+
+@pytest.mark.parametrize("name", ["APFLOW_LOCAL_CACHE_MB", "APFLOW_LOCAL_STATE_MB"])
+def test_cache_sizes_must_be_megabytes(name, monkeypatch):
+    from apflow.llm import prompt_states
+
+    read = local._cache_bytes if name == "APFLOW_LOCAL_CACHE_MB" else prompt_states.capacity_bytes
+    monkeypatch.setenv(name, "lots")
+    with pytest.raises(ConfigError, match=f"{name}='lots' is not a size in MB") as info:
+        read()
+    assert "or 0 to" in info.value.hint
+    monkeypatch.setenv(name, "3")
+    assert read() == 3 << 20

@@ -38,6 +38,21 @@ def default_max_concurrency() -> int:
     return int(_number("APFLOW_MAX_CONCURRENCY", 32, minimum=1))
 
 
+def megabytes(name: str, default: int, off: str) -> int:
+    """A size in MB from the environment, as bytes; ``0`` means ``off`` (said in the hint)."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            f"{name}={raw!r} is not a size in MB",
+            hint=f"unset it ({default} MB), or 0 to {off}",
+        )
+    return value << 20
+
+
 def flag(name: str) -> bool:
     """True when the environment variable is set to 1/true/yes/on."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from apflow.core.config import megabytes
 from apflow.core.errors import ConfigError, LLMError
 from apflow.llm import local_guided, local_models
 from apflow.llm.base import Completion, Message, Usage
@@ -117,17 +118,7 @@ def _resolve_path(model_path: str | os.PathLike[str] | None) -> Path:
 
 
 def _cache_bytes() -> int:
-    raw = os.environ.get("APFLOW_LOCAL_CACHE_MB", "").strip() or "512"
-    try:
-        megabytes = int(raw)
-    except ValueError:
-        megabytes = -1
-    if megabytes < 0:
-        raise ConfigError(
-            f"APFLOW_LOCAL_CACHE_MB={raw!r} is not a size in MB",
-            hint="unset it (512 MB), or 0 to turn the prompt cache off",
-        )
-    return megabytes << 20
+    return megabytes("APFLOW_LOCAL_CACHE_MB", 512, "turn the prompt cache off")
 
 
 def _lean_cache(base: type, capacity_bytes: int) -> Any:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from apflow.core.errors import ConfigError
+from apflow.core.config import megabytes
 from apflow.core.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -35,17 +35,7 @@ def folder() -> Path:
 
 
 def capacity_bytes() -> int:
-    raw = os.environ.get("APFLOW_LOCAL_STATE_MB", "").strip() or "1024"
-    try:
-        megabytes = int(raw)
-    except ValueError:
-        megabytes = -1
-    if megabytes < 0:
-        raise ConfigError(
-            f"APFLOW_LOCAL_STATE_MB={raw!r} is not a size in MB",
-            hint="unset it (1024 MB), or 0 to keep no prompt states on disk",
-        )
-    return megabytes << 20
+    return megabytes("APFLOW_LOCAL_STATE_MB", 1024, "keep no prompt states on disk")
 
 
 def _path(model_path: Path, n_ctx: int, tokens: list[int]) -> Path:
