@@ -24,7 +24,7 @@ demo: install-local
 # later virtual environment on this machine (seconds instead of minutes; see docs/install.md).
 install-local: install
 	@$(VPY) -c "import llama_cpp" 2>/dev/null || { \
-	  echo "building llama-cpp-python (portable CPU build; first time on this machine only: ~6-10 minutes)..."; \
+	  echo "installing llama-cpp-python (compiled the first time on this machine, ~6-10 minutes; then from pip's wheel cache)..."; \
 	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e '.[local]' \
 	    || echo "warning: llama-cpp-python did not build; the demo will use a recorded answer"; }
 	@$(VPY) -c "import llama_cpp" 2>/dev/null && $(VPY) -m apflow models install \
