@@ -342,3 +342,32 @@ async def test_malformed_tasks_are_reasked_not_crashed_on(registry):
     result = await generate_tree(REQUIREMENT, client=client, registry=registry)
     assert result.attempts[0]["issues"][0]["code"] == "invalid_shape"
     assert '"fetch",3' in client.history[1]["messages"][-2]["content"]
+
+
+async def test_an_unconstrained_plan_is_renumbered_and_keeps_optional_needs(registry):
+    plan = {
+        "steps": [
+            {"id": "main", "does": "fetch", "executor": "fetch_page", "needs": ["later", "main"]},
+            {
+                "id": "later",
+                "does": "sum",
+                "executor": "summarise_text",
+                "needs": [{"id": "main", "required": False}, "ghost", "main"],
+            },
+        ]
+    }
+    client = ScriptedClient([json.dumps(plan), json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, mode="multi_phase", client=client, registry=registry)
+    assert result.plan == [
+        {"id": "t1", "does": "fetch", "executor": "fetch_page", "needs": []},
+        {
+            "id": "t2",
+            "does": "sum",
+            "executor": "summarise_text",
+            "needs": [{"id": "t1", "required": False}],
+        },
+    ]
+    structure = client.history[1]["json_schema"]["properties"]["tasks"]["prefixItems"]
+    assert structure[1]["properties"]["dependencies"] == {
+        "const": [{"id": "t1", "required": False}]
+    }

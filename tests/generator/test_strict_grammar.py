@@ -169,3 +169,24 @@ async def test_the_tiny_model_can_only_write_structurally_valid_trees():
         assert not codes & BY_CONSTRUCTION, (codes, answer.text)
         checked += 1
     assert checked, "every answer ran into the token budget"
+
+
+def test_the_structure_schema_writes_the_plans_needs_as_dependencies():
+    steps = [
+        {"id": "t1", "does": "main", "executor": "rest_executor", "needs": []},
+        {"id": "t2", "does": "mirror", "executor": "rest_executor", "needs": []},
+        {
+            "id": "t3",
+            "does": "use whichever worked",
+            "executor": "llm_executor",
+            "needs": [{"id": "t1", "required": False}, {"id": "t2", "required": False}],
+        },
+    ]
+    planned = Draft202012Validator(schemas.planned_tree_schema(ENTRIES, steps))
+    tasks = [task(1, "rest_executor", {"url": "a"}), task(2, "rest_executor", {"url": "b"})]
+    third = task(3, "llm_executor", {"prompt": "${t1.result} ${t2.result}"}, steps[2]["needs"])
+    assert planned.is_valid({"tasks": [*tasks, third]})
+    assert not planned.is_valid({"tasks": [*tasks, {**third, "dependencies": ["t1", "t2"]}]})
+    assert not planned.is_valid({"tasks": [*tasks, {**third, "dependencies": []}]})
+    with_deps = {**tasks[1], "dependencies": ["t1"]}  # the plan says t2 needs nothing
+    assert not planned.is_valid({"tasks": [tasks[0], with_deps, third]})

@@ -95,14 +95,18 @@ def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for k, step in enumerate(kept, start=1):
         earlier = {position_id(j) for j in range(1, k)}
         raw = step.get("needs") or []
-        raw = raw if isinstance(raw, list) else [raw]
-        needs = [renamed.get(str(n), str(n)) for n in raw]
+        needs: dict[str, Any] = {}  # id -> the need as the plan wrote it (optional kept)
+        for need in raw if isinstance(raw, list) else [raw]:
+            optional = isinstance(need, dict) and need.get("required") is False
+            target = renamed.get(str(need.get("id") if isinstance(need, dict) else need))
+            if target in earlier and target not in needs:
+                needs[target] = {"id": target, "required": False} if optional else target
         out.append(
             {
                 "id": position_id(k),
                 "does": str(step.get("does", "")),
                 "executor": str(step.get("executor", "")),
-                "needs": list(dict.fromkeys(n for n in needs if n in earlier)),
+                "needs": list(needs.values()),
             }
         )
     return out

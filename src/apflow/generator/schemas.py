@@ -230,8 +230,14 @@ def _dependencies(earlier: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def task_schema(k: int, entry: dict[str, Any], earlier: Sequence[str]) -> dict[str, Any]:
-    """Task k written with executor ``entry`` (a registry description)."""
+def task_schema(
+    k: int,
+    entry: dict[str, Any],
+    earlier: Sequence[str],
+    needs: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Task k written with executor ``entry`` (a registry description). With ``needs`` (from
+    the plan) its dependencies are exactly those; without, any earlier tasks."""
     props: dict[str, Any] = {
         "id": {"const": position_id(k)},
         "schemas": {
@@ -242,12 +248,16 @@ def task_schema(k: int, entry: dict[str, Any], earlier: Sequence[str]) -> dict[s
         },
         "inputs": strict_inputs(entry.get("input_schema"), earlier),
     }
-    if earlier:
+    required = ["id", "schemas", "inputs"]
+    if needs:
+        props["dependencies"] = {"const": needs}
+        required.append("dependencies")
+    elif earlier and needs is None:
         props["dependencies"] = _dependencies(earlier)
     return {
         "type": "object",
         "properties": props,
-        "required": ["id", "schemas", "inputs"],
+        "required": required,
         "additionalProperties": False,
     }
 
@@ -293,9 +303,8 @@ def strict_tree_schema(
 def planned_tree_schema(
     entries: Sequence[dict[str, Any]], steps: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The structure phase: one task per plan step, its id and executor fixed by the plan.
-
-    What is left to write is each task's inputs and which earlier steps it waits for.
+    """The structure phase: one task per plan step, its id, executor and dependencies fixed
+    by the plan. What is left to write is each task's inputs and ``${...}`` wiring.
     Steps whose executor is not on offer fall back to every offered executor.
     """
     by_id = {e["id"]: e for e in _working(entries)}
@@ -304,20 +313,25 @@ def planned_tree_schema(
         earlier = [position_id(j) for j in range(1, k)]
         entry = by_id.get(step.get("executor", ""))
         chosen = [entry] if entry is not None else list(by_id.values())
-        branches = [task_schema(k, e, earlier) for e in chosen]
+        needs = [n for n in step.get("needs", []) if _need_id(n) in earlier]
+        branches = [task_schema(k, e, earlier, needs) for e in chosen]
         positions.append(branches[0] if len(branches) == 1 else {"anyOf": branches})
     return _tasks_object("tasks", positions, len(positions))
 
 
+def _need_id(need: Any) -> Any:
+    return need.get("id") if isinstance(need, dict) else need
+
+
 def strict_plan_schema(executor_ids: Sequence[str], max_steps: int = MAX_TASKS) -> dict[str, Any]:
-    """``{"steps": [{"id", "does", "executor", "needs"}]}``; step k may need only earlier steps."""
+    """``{"steps": [{"id", "does", "executor", "needs"}]}``; step k may need only earlier steps,
+    written like dependencies (``"t1"``, or ``{"id": "t1", "required": false}`` for a fallback)."""
     working = sorted(i for i in executor_ids if i != AGGREGATOR) or sorted(executor_ids)
     positions = []
     for k in range(1, max_steps + 1):
         earlier = [position_id(j) for j in range(1, k)]
-        needs: dict[str, Any] = {"type": "array", "maxItems": len(earlier)}
-        if earlier:
-            needs["items"] = {"enum": earlier}
+        needs = _dependencies(earlier) if earlier else {"type": "array", "maxItems": 0}
+        needs.pop("minItems", None)
         positions.append(
             {
                 "type": "object",
