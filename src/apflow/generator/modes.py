@@ -142,24 +142,16 @@ async def plan(run: Run, offer: Offer) -> list[dict[str, Any]] | None:
     return None
 
 
-def _structure_entries(offer: Offer, steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Only the planned executors (and the aggregator), when the plan named known ones."""
-    if not steps:
-        return offer.entries
-    used = {s["executor"] for s in steps} | {catalogue.AGGREGATOR}
-    if not used <= set(offer.ids):
-        return offer.entries
-    return [e for e in offer.entries if e["id"] in used]
-
-
 async def multi_phase(
     run: Run, offer: Offer, max_repairs: int
 ) -> tuple[TaskTreeSpec, list[dict[str, Any]] | None]:
     steps = await plan(run, offer)
-    entries = _structure_entries(offer, steps)
+    # The whole offer, not only the planned executors: the grammar already fixes each task's
+    # executor, and an unchanging system part is evaluated once and then read from the cache.
+    entries = offer.entries
     messages = prompting.render_messages(
         "structure.j2",
-        catalogue=catalogue.render(_working(entries)),
+        catalogue=offer.text,
         examples=[for_prompt(e) for e in offer.examples],
         requirement=run.requirement,
         plan=compact({"steps": steps}) if steps else "(none: choose the steps yourself)",
