@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import os
 import socket
+import sys
 import tempfile
 import threading
 import uuid
@@ -169,6 +170,24 @@ def _isolated_default_db(tmp_path, monkeypatch, request):
         monkeypatch.setenv("APFLOW_DATABASE_URL", request.getfixturevalue("db_url"))
     else:
         monkeypatch.setenv("APFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'default.db'}")
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fixed_output_width(monkeypatch):
+    """CLI output renders 80 columns wide in every test, whatever terminal runs pytest.
+
+    Off a terminal apflow never wraps a printed line (apflow.cli.common), but rich tables and
+    trees lay out to the width, which rich takes from COLUMNS or from any standard stream that
+    is a terminal (pytest's stdin, say). Pinning it keeps tests independent of both.
+    """
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "25")
+    common = sys.modules.get("apflow.cli.common")
+    if common is not None:  # consoles read COLUMNS when made, at import
+        for console in (common.out, common.console):
+            monkeypatch.setattr(console, "_width", None)
+            monkeypatch.setattr(console, "_height", None)
     yield
 
 
