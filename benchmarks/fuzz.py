@@ -154,7 +154,8 @@ def mutate(rng: random.Random, tree: list[dict[str, Any]], structural: bool = Fa
         ]
     else:
         other = rng.choice(tree)
-        task["inputs"] = {"data": f"${{{other.get('id')}.result.x}}"}
+        target = other.get("id") if isinstance(other.get("id"), str) else "x"
+        task["inputs"] = {"data": f"${{{target}.result.x}}"}
 
 
 def make_input(rng: random.Random) -> Any:
