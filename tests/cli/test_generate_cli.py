@@ -91,7 +91,9 @@ def test_generate_multi_phase_shows_each_phase(cli, scripted, tmp_path):
             "--json",
         ).stdout
     )
-    assert data["mode"] == "multi_phase" and data["plan"][0]["id"] == "numbers"
+    # plan steps are numbered by position; "does" keeps what the step was
+    assert data["mode"] == "multi_phase" and data["plan"][0]["id"] == "t1"
+    assert data["plan"][0]["does"] == "count"
 
 
 def test_generation_that_never_validates_lists_remaining_issues(cli, scripted, tmp_path):

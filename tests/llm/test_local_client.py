@@ -255,3 +255,22 @@ def test_cache_sizes_must_be_megabytes(name, monkeypatch):
     assert "or 0 to" in info.value.hint
     monkeypatch.setenv(name, "3")
     assert read() == 3 << 20
+
+
+def test_the_local_backend_imports_without_its_extra():
+    """numpy, llama_cpp and llguidance come with the local extra; a base install (CI, the
+    models CLI) must import the backend and list models without them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('numpy', 'llama_cpp', 'llguidance'):\n"
+        "    sys.modules[name] = None  # import fails as if not installed\n"
+        "import apflow.llm.local, apflow.llm.prompt_states, apflow.cli.app\n"
+        "from apflow.llm import local_models\n"
+        "print(len(local_models.list_models()) > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -20,7 +20,7 @@ from typing import Any
 
 from apflow.core.config import megabytes
 from apflow.core.errors import ConfigError, LLMError
-from apflow.llm import local_guided, local_models
+from apflow.llm import local_models
 from apflow.llm.base import Completion, Message, Usage
 
 INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
@@ -271,6 +271,8 @@ class LocalClient:
         threads: int,
     ) -> Completion:
         """JSON under ``schema`` through llguidance: forced runs cost one batch each."""
+        from apflow.llm import local_guided  # needs numpy, which comes with the local extra
+
         if not local_guided.available():
             raise LLMError(
                 "llguidance is not installed; the local model needs it for JSON answers",
