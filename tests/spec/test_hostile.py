@@ -249,6 +249,16 @@ def test_non_string_task_keys_and_surrogate_ids_are_issues():
     printable(validate_tree(text, REGISTRY))
 
 
+def test_a_nul_in_a_name_is_refused_by_validate_not_first_by_the_database():
+    tree = good_tree()
+    tree[1]["name"] = "a\x00b"
+    issue = refused(tree, "not_json")
+    assert issue.path == "tasks[1].name" and "NUL" in issue.message
+    tree[1]["inputs"]["note"] = "a\x00b"  # inside JSON values NUL is escaped and stored
+    tree[1]["name"] = "ab"
+    assert validate_tree(tree, REGISTRY).valid
+
+
 def test_priority_messages_are_bounded():
     tree = good_tree()
     tree[1]["priority"] = "9" * 5000
@@ -280,7 +290,11 @@ def test_trees_at_every_limit_validate_store_and_run(db_url):
     tree[1]["params"] = {"x": deep(30), "timeout": 30}  # 32 levels, the limit
     tree[1]["schemas"] = {"method": "fetch_executor", "x": deep(30)}
     tree[1]["name"] = "é" * 255
-    tree[1]["inputs"] = {"url": "https://example.com", "n": 10 ** (MAX_NUMBER_DIGITS - 1)}
+    tree[1]["inputs"] = {
+        "url": "https://example.com",
+        "n": 10 ** (MAX_NUMBER_DIGITS - 1),
+        "nul": "a\x00b",
+    }
     tree[2]["inputs"]["prompt"] = "ünïcödé ${fetch.result.body} " + "x" * 60_000
     assert validate_tree(tree, REGISTRY).valid
     assert asyncio.run(_store_and_run(db_url, tree)) == "completed"

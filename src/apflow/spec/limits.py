@@ -420,6 +420,17 @@ def _lengths(i: int, task_id: str | None, task: dict[str, Any], limits: Limits) 
     name = task.get("name")
     if isinstance(name, str) and len(name) > limits.max_name_length:
         issues.append(_too_long(i, task_id, ("name",), "name", len(name), limits.max_name_length))
+    if isinstance(name, str) and "\x00" in name:  # PostgreSQL refuses NUL in text columns
+        issues.append(
+            Issue(
+                code="not_json",
+                task_id=task_id,
+                path=path_of("tasks", i, "name"),
+                message="the name contains a NUL character (\\u0000), which no database stores "
+                "in a name",
+                hint="remove the NUL character from the name",
+            )
+        )
     schemas = task.get("schemas")
     method = schemas.get("method") if isinstance(schemas, dict) else schemas
     if isinstance(method, str) and len(method) > limits.max_id_length:
