@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sys
+import threading
 
 import pytest
 
@@ -28,8 +29,29 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _store(url: str, barrier, results) -> None:
+def _hold_first_create(barrier) -> None:
+    """Make the race certain: each process waits before its first CREATE TABLE until every
+    process got there, so all of them found no table and all of them try to create it."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    waited = []
+
+    def before(_conn, _cursor, statement, *_args) -> None:
+        if not waited and statement.lstrip().upper().startswith("CREATE TABLE"):
+            waited.append(True)
+            try:
+                barrier.wait(timeout=20)
+            except threading.BrokenBarrierError:  # a process got no CREATE: race anyway
+                pass
+
+    event.listen(Engine, "before_cursor_execute", before)
+
+
+def _store(url: str, start, at_create, results) -> None:
     from apflow.spec import create_tree
+
+    _hold_first_create(at_create)
 
     async def main() -> None:
         session = create_session(url)
@@ -39,7 +61,7 @@ def _store(url: str, barrier, results) -> None:
             await session.close()
             await dispose_engines()
 
-    barrier.wait(timeout=30)
+    start.wait(timeout=30)
     try:
         asyncio.run(main())
     except Exception as exc:  # reported to the parent, which fails the test with it
@@ -59,9 +81,11 @@ async def _roots(url: str) -> int:
 
 def _race(url: str) -> list[str]:
     ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(PROCESSES)
+    start, at_create = ctx.Barrier(PROCESSES), ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_store, args=(url, barrier, results)) for _ in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=_store, args=(url, start, at_create, results)) for _ in range(PROCESSES)
+    ]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=120) for _ in procs]
