@@ -11,6 +11,7 @@ Schema, so they always parse (checked best-token-first, see ``local_sampling``).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import os
 import threading
@@ -168,9 +169,22 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Any:
                 # states keyed by prompt tokens: a request restores the longest matching prefix,
                 # so alternating prompts (multi-phase) each keep their system prompt evaluated
                 llm.set_cache(_lean_cache(LlamaRAMCache, cache_bytes))
+            if not _models:
+                atexit.register(_close_all)
             _models[key] = llm
             _threads_in_use[id(llm)] = n_threads
         return llm
+
+
+def _close_all() -> None:
+    """Free the models before interpreter shutdown: llama-cpp-python's own finaliser runs
+    after its module is torn down and prints a TypeError traceback on exit."""
+    for llm in list(_models.values()):
+        try:
+            llm.close()
+        except Exception:  # exiting anyway
+            pass
+    _models.clear()
 
 
 def _set_threads(llm: Any, n_threads: int) -> None:
