@@ -65,7 +65,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"{key}_total"] = sum(r[key] for r in records)
     # older reports have neither: forced/decoded tokens and load came with the strict grammar
     for key in ("forced_tokens", "decoded_tokens"):
-        out[f"{key}_per_case"] = _mean([r.get(key, 0) for r in records])
+        known = [r[key] for r in records if key in r]
+        out[f"{key}_per_case"] = _mean(known) if known else None
     loads = [r["load_average"] for r in records if r.get("load_average") is not None]
     out["load_average_median"] = round(statistics.median(loads), 2) if loads else None
     out["seconds_median"] = round(statistics.median(seconds), 3) if seconds else 0.0
