@@ -16,6 +16,7 @@ from apflow.generator.schemas import (
     position_id,
     strict_plan_schema,
     strict_tree_schema,
+    working_entries,
 )
 from apflow.spec import TaskTreeSpec
 
@@ -47,11 +48,7 @@ class Offer:
     @property
     def text(self) -> str:
         """The catalogue without the aggregator: the root is added for the model, not by it."""
-        return catalogue.render(_working(self.entries))
-
-
-def _working(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in entries if e["id"] != catalogue.AGGREGATOR] or entries
+        return catalogue.render(working_entries(self.entries))
 
 
 async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:

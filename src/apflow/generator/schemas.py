@@ -26,7 +26,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-AGGREGATOR = "aggregate_results_executor"
+from apflow.spec.models import AGGREGATOR
+
 #: The most working tasks (plan steps) a generated tree may have. Gold trees in every eval
 #: suite have at most 5; the bound keeps the grammar small and a runaway answer short.
 MAX_TASKS = 10
@@ -198,9 +199,8 @@ def convert(schema: Any, earlier: Sequence[str], depth: int = 0) -> dict[str, An
     typed = _typed(schema, kind, earlier, depth)
     if typed == {}:
         return {}
-    if kind == "string" and "pattern" in typed and "format" not in schema:
-        if typed["pattern"] == text_with_references(earlier):
-            return typed  # already admits a whole reference
+    if kind == "string" and typed.get("pattern") == text_with_references(earlier):
+        return typed  # free text already admits a whole reference
     return _or_reference(typed, earlier)
 
 
@@ -262,7 +262,8 @@ def task_schema(
     }
 
 
-def _working(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def working_entries(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The offer without the aggregator: the root is added for the model, not by it."""
     return [e for e in entries if e["id"] != AGGREGATOR] or list(entries)
 
 
@@ -291,7 +292,7 @@ def strict_tree_schema(
     No aggregator and no ``parent_id``: the root is added by deterministic repair, which is
     cheaper and more reliable than asking a small model for it.
     """
-    working = _working(entries)
+    working = working_entries(entries)
     positions = []
     for k in range(1, max_tasks + 1):
         earlier = [position_id(j) for j in range(1, k)]
@@ -307,7 +308,7 @@ def planned_tree_schema(
     by the plan. What is left to write is each task's inputs and ``${...}`` wiring.
     Steps whose executor is not on offer fall back to every offered executor.
     """
-    by_id = {e["id"]: e for e in _working(entries)}
+    by_id = {e["id"]: e for e in working_entries(entries)}
     positions = []
     for k, step in enumerate(steps, start=1):
         earlier = [position_id(j) for j in range(1, k)]

@@ -4,8 +4,8 @@ Why it is shaped this way: a 1.5B model on 2 CPU cores decodes ~10 tokens/s, so 
 token counts. The model loads once per process (loading maps 1 GB); one decode runs at a time
 (two would fight for the same cores); a RAM cache of llama.cpp states, looked up by longest
 token prefix, means only the new tail of a prompt is evaluated, even when the prompts of two
-phases alternate; and JSON answers are constrained by a grammar built from the caller's JSON
-Schema, so they always parse (checked best-token-first, see ``local_sampling``).
+phases alternate; and JSON answers are decoded under the caller's JSON Schema with llguidance,
+forced runs evaluated in one batch (see ``local_guided``), so they always parse.
 """
 
 from __future__ import annotations
