@@ -10,9 +10,6 @@ that something else already used.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,11 +19,13 @@ from apflow.core.errors import ApflowError, TaskTreeError
 from apflow.core.models import TaskModel, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
-from apflow.core.scheduler import TreeRun
-from apflow.core.states import TERMINAL_STATES
+from apflow.core.results import cancelled
+from apflow.core.scheduler import StateListener, TreeRun
+from apflow.core.states import TERMINAL_STATES, change
+from apflow.core.task_runner import TaskRunner
 from apflow.core.tree import TaskTreeNode
 
-StateListener = Callable[[TaskModel, str, str], Any]
+__all__ = ["StateListener", "TaskManager"]
 
 
 class TaskManager:
@@ -96,18 +95,12 @@ class TaskManager:
         if run is not None:
             return await run.cancel()
         tasks = await self.task_repository.require_tree(root_id)
-        now = utcnow()
-        updates = [
-            {
-                "id": t.id,
-                "status": "cancelled",
-                "error": "cancelled by request",
-                "error_type": "cancelled",
-                "completed_at": now,
-            }
-            for t in tasks
-            if t.status not in TERMINAL_STATES
-        ]
+        fields = {**cancelled("cancelled by request"), "completed_at": utcnow()}
+        updates = []
+        for task in tasks:
+            if task.status not in TERMINAL_STATES:
+                change(task, **fields)
+                updates.append({"id": task.id, **fields})
         await self.task_repository.apply_updates(updates)
         await self.task_repository.get_tasks_by_ids([u["id"] for u in updates])
         return len(updates)
@@ -118,17 +111,26 @@ class TaskManager:
     async def _run(self, tasks: list[TaskModel], root_id: str) -> None:
         if root_id in self._runs:
             raise ApflowError(f"tree {root_id} is already running in this manager")
-        run = TreeRun(self, tasks, root_id)
+        run = TreeRun(
+            self.task_repository,
+            tasks,
+            root_id,
+            task_runner=TaskRunner(
+                self.registry,
+                default_timeout=self.default_timeout,
+                retry_backoff=self.retry_backoff,
+            ),
+            max_concurrency=self.max_concurrency,
+            on_state_change=self.on_state_change,
+        )
         await run.check()
-        async with self.task_repository.lock:
-            # Start from a clean session: unsaved changes are committed now rather than
-            # held in an open transaction that would block the run's writer.
-            await self.session.commit()
+        # Start from a clean session: unsaved changes are committed now rather than
+        # held in an open transaction that would block the run's writer.
+        await self.task_repository.commit_pending()
         self._runs[root_id] = run
-        token = hooks._hook_repository.set(self.task_repository)
         try:
-            async with self.task_repository.dedicated_writer():
-                await run.execute()
+            with hooks.hook_repository(self.task_repository):
+                async with self.task_repository.dedicated_writer():
+                    await run.execute()
         finally:
-            hooks._hook_repository.reset(token)
             self._runs.pop(root_id, None)

@@ -13,6 +13,18 @@ from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator
 
+from apflow.core.results import completed, failed
+
+__all__ = [
+    "BaseTask",
+    "DependencyOutcome",
+    "ExecutableTask",
+    "TaskContext",
+    "completed",
+    "failed",
+    "snake_case",
+]
+
 
 def snake_case(name: str) -> str:
     """``FetchUserData`` -> ``fetch_user_data``; ``HTTPFetch`` -> ``http_fetch``."""
@@ -82,13 +94,3 @@ class BaseTask:
 
 class ExecutableTask(BaseTask):
     """Alias of :class:`BaseTask` kept for the guide's ``ExecutableTask`` spelling."""
-
-
-def completed(result: Any, **extra: Any) -> dict[str, Any]:
-    """The standard success result dict."""
-    return {"status": "completed", "result": result, **extra}
-
-
-def failed(error: str, error_type: str = "execution_error", **extra: Any) -> dict[str, Any]:
-    """The standard failure result dict."""
-    return {"status": "failed", "error": error, "error_type": error_type, **extra}

@@ -8,7 +8,8 @@ returns the repository bound to that run's session.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,16 @@ def has_hooks() -> bool:
 def get_hook_repository() -> TaskRepository | None:
     """The repository of the tree being run (same session as the engine), else None."""
     return _hook_repository.get()
+
+
+@contextmanager
+def hook_repository(repository: TaskRepository) -> Iterator[None]:
+    """Make ``repository`` what :func:`get_hook_repository` returns while a tree runs."""
+    token = _hook_repository.set(repository)
+    try:
+        yield
+    finally:
+        _hook_repository.reset(token)
 
 
 async def _call(fn: Callable, args: tuple, kind: str, task: Any) -> None:

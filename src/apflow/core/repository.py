@@ -234,7 +234,26 @@ class TaskRepository:
             else:
                 await write_orm(self._writer or self.session, groups)
 
+    async def commit_pending(self) -> None:
+        """Commit whatever the session holds unsaved (a run starts from a clean session)."""
+        async with self._lock:
+            await self.session.commit()
+
     # -- reads --------------------------------------------------------------------------
+
+    async def stored_status(self, task_id: str) -> str | None:
+        """The status in the database now, without refreshing the loaded task object.
+
+        Why: a running tree keeps its own in-memory state; it only asks whether someone
+        else (another process, ``apflow tasks cancel``) changed the stored status.
+        """
+        async with self._lock:
+            with self.session.no_autoflush:
+                return (
+                    await self.session.execute(
+                        select(TaskModel.status).where(TaskModel.id == task_id)
+                    )
+                ).scalar_one_or_none()
 
     async def get_task_by_id(self, task_id: str) -> TaskModel | None:
         """The task with this id (fresh from the database), or None."""

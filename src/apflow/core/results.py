@@ -1,4 +1,8 @@
-"""Normalising what executors return into the standard result dict."""
+"""The standard result dict: building it, and normalising what executors return into it.
+
+Every outcome the engine records is built here (``completed``, ``failed``,
+``cancelled``), so a result has one shape whoever produced it.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +19,28 @@ _RETRYABLE_NAMES = {
 }
 
 
+def completed(result: Any, **extra: Any) -> dict[str, Any]:
+    """The standard success result dict."""
+    return {"status": "completed", "result": result, **extra}
+
+
+def failed(error: str, error_type: str = "execution_error", **extra: Any) -> dict[str, Any]:
+    """The standard failure result dict."""
+    return {"status": "failed", "error": error, "error_type": error_type, **extra}
+
+
+def cancelled(reason: str) -> dict[str, Any]:
+    """The outcome of a task stopped (or never started) because its tree was cancelled."""
+    return {"status": "cancelled", "error": reason, "error_type": "cancelled"}
+
+
 def from_exception(exc: BaseException) -> dict[str, Any]:
     retryable = (
         isinstance(exc, (ConnectionError, TimeoutError))
         or type(exc).__name__ in _RETRYABLE_NAMES
         or bool(getattr(exc, "retryable", False))
     )
-    message = str(exc) or type(exc).__name__
-    return {
-        "status": "failed",
-        "error": message,
-        "error_type": type(exc).__name__,
-        "retryable": retryable,
-    }
+    return failed(str(exc) or type(exc).__name__, type(exc).__name__, retryable=retryable)
 
 
 def normalize(raw: Any) -> dict[str, Any]:
@@ -37,30 +50,27 @@ def normalize(raw: Any) -> dict[str, Any]:
     it has none (the guide's executors return ``{"status": ..., "data": ...}``).
     """
     if not isinstance(raw, dict):
-        return {
-            "status": "failed",
-            "error": f"executor returned {type(raw).__name__}, expected a dict with a 'status'",
-            "error_type": "invalid_result",
-            "retryable": False,
-        }
+        return failed(
+            f"executor returned {type(raw).__name__}, expected a dict with a 'status'",
+            "invalid_result",
+            retryable=False,
+        )
     status = raw.get("status", "completed")
     if status == "failed":
         meta = {k: v for k, v in raw.items() if k not in {"status", "error", "error_type"}}
-        return {
-            "status": "failed",
-            "error": str(raw.get("error") or "executor reported failure without an error message"),
-            "error_type": str(raw.get("error_type") or "execution_error"),
-            "retryable": bool(raw.get("retryable", False)),
-            "meta": meta or None,
-        }
+        return failed(
+            str(raw.get("error") or "executor reported failure without an error message"),
+            str(raw.get("error_type") or "execution_error"),
+            retryable=bool(raw.get("retryable", False)),
+            meta=meta or None,
+        )
     if status != "completed":
-        return {
-            "status": "failed",
-            "error": f"executor returned status {status!r}; expected 'completed' or 'failed'",
-            "error_type": "invalid_result",
-            "retryable": False,
-        }
+        return failed(
+            f"executor returned status {status!r}; expected 'completed' or 'failed'",
+            "invalid_result",
+            retryable=False,
+        )
     if "result" in raw:
         meta = {k: v for k, v in raw.items() if k not in {"status", "result"}}
-        return {"status": "completed", "result": raw["result"], "meta": meta or None}
-    return {"status": "completed", "result": {k: v for k, v in raw.items() if k != "status"}}
+        return completed(raw["result"], meta=meta or None)
+    return completed({k: v for k, v in raw.items() if k != "status"})

@@ -12,22 +12,23 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from apflow.core.batch_writes import STATE_FIELDS
 from apflow.core.errors import TaskTreeError
 from apflow.core.models import TaskModel, utcnow
-from apflow.core.results import from_exception
-from apflow.core.states import BLOCKING_STATES, TERMINAL_STATES, TaskStatus, check_transition
-from apflow.core.task_runner import run_task
+from apflow.core.repository import TaskRepository
+from apflow.core.results import cancelled, from_exception
+from apflow.core.states import BLOCKING_STATES, TERMINAL_STATES, TaskStatus, change
+from apflow.core.task_runner import TaskRunner
 from apflow.core.tree_checks import find_problems
 from apflow.core.utils.logger import get_logger
 
-if TYPE_CHECKING:
-    from apflow.core.engine import TaskManager
+#: Called with ``(task, old_status, new_status)`` after each status change.
+StateListener = Callable[[TaskModel, str, str], Any]
 
 logger = get_logger(__name__)
 
@@ -39,9 +40,20 @@ CANCEL_POLL_SECONDS = 1.0
 class TreeRun:
     """One execution of one tree. Holds the in-memory graph and the write buffer."""
 
-    def __init__(self, manager: TaskManager, tasks: list[TaskModel], root_id: str) -> None:
-        self.m = manager
-        self.repo = manager.task_repository
+    def __init__(
+        self,
+        repository: TaskRepository,
+        tasks: list[TaskModel],
+        root_id: str,
+        *,
+        task_runner: TaskRunner,
+        max_concurrency: int,
+        on_state_change: StateListener | None = None,
+    ) -> None:
+        self.repo = repository
+        self.task_runner = task_runner
+        self.max_concurrency = max_concurrency
+        self.on_state_change = on_state_change
         self.root_id = root_id
         self.tasks = {t.id: t for t in tasks}
         self.order = {t.id: i for i, t in enumerate(tasks)}
@@ -67,6 +79,11 @@ class TreeRun:
     def resolve_id(self, ref: str) -> str:
         return ref if ref in self.tasks or ref in self.external else self.alias.get(ref, ref)
 
+    def lookup(self, ref: str) -> TaskModel | None:
+        """The task a dependency or reference names (stored id or spec id), or None."""
+        task_id = self.resolve_id(ref)
+        return self.tasks.get(task_id) or self.external.get(task_id)
+
     async def check(self) -> None:
         """Refuse missing dependencies, cycles, self-dependencies and undeclared references."""
         outside = {
@@ -86,16 +103,12 @@ class TreeRun:
 
     def update(self, task: TaskModel, **fields: Any) -> None:
         """Change a task in memory and queue the write; the one place statuses change."""
-        old = task.status
-        new = fields.get("status", old)
-        if new != old:
-            check_transition(task.id, old, new)
-        for key, value in fields.items():
-            set_committed_value(task, key, value)
+        old = change(task, **fields)
+        new = task.status
         self.writes.setdefault(task.id, {"id": task.id}).update(fields)
-        if new != old and self.m.on_state_change is not None:
+        if new != old and self.on_state_change is not None:
             try:
-                self.m.on_state_change(task, old, new)
+                self.on_state_change(task, old, new)
             except Exception:
                 logger.exception("state listener failed for task %s", task.id)
 
@@ -218,7 +231,7 @@ class TreeRun:
         try:
             while True:
                 launch: list[TaskModel] = []
-                capacity = self.m.max_concurrency - len(self.running)
+                capacity = self.max_concurrency - len(self.running)
                 while self.ready and len(launch) < capacity and not self.cancelled:
                     task = self.tasks[heapq.heappop(self.ready)[2]]
                     self.update(task, status="in_progress", started_at=utcnow(), completed_at=None)
@@ -227,7 +240,9 @@ class TreeRun:
                 # results of its dependencies) are stored.
                 await self.flush()
                 for task in launch:
-                    fut = asyncio.ensure_future(run_task(self, task))
+                    fut = asyncio.ensure_future(
+                        self.task_runner.run(task, self.lookup, self._record_inputs)
+                    )
                     fut.add_done_callback(self._on_done)
                     self.running[fut] = task.id
                 if not self.running:
@@ -247,6 +262,9 @@ class TreeRun:
             # task and record what happened before leaving.
             await self._abort()
             raise
+
+    def _record_inputs(self, task: TaskModel, inputs: dict[str, Any]) -> None:
+        self.update(task, inputs=inputs)
 
     def _on_done(self, fut: asyncio.Future) -> None:
         self._finished_futures.append(fut)
@@ -275,11 +293,7 @@ class TreeRun:
 
     def _complete(self, task: TaskModel, fut: asyncio.Future) -> None:
         if fut.cancelled():
-            outcome = {
-                "status": "cancelled",
-                "error": self.cancel_reason,
-                "error_type": "cancelled",
-            }
+            outcome = cancelled(self.cancel_reason)
         else:
             exc = fut.exception()
             outcome = from_exception(exc) if exc is not None else fut.result()
@@ -316,13 +330,7 @@ class TreeRun:
         now = utcnow()
         for task in self.tasks.values():
             if task.status in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS):
-                self.update(
-                    task,
-                    status="cancelled",
-                    error=self.cancel_reason,
-                    error_type="cancelled",
-                    completed_at=now,
-                )
+                self.update(task, **cancelled(self.cancel_reason), completed_at=now)
 
     async def cancel(self) -> int:
         self.cancelled = True
@@ -336,13 +344,7 @@ class TreeRun:
         root = self.tasks.get(self.root_id)
         if root is None or root.status == TaskStatus.CANCELLED:
             return
-        async with self.repo.lock:
-            with self.m.session.no_autoflush:
-                stored = (
-                    await self.m.session.execute(
-                        select(TaskModel.status).where(TaskModel.id == self.root_id)
-                    )
-                ).scalar_one_or_none()
+        stored = await self.repo.stored_status(self.root_id)
         if stored == TaskStatus.CANCELLED:
             logger.info("tree %s was cancelled from outside; stopping", self.root_id)
             await self.cancel()
