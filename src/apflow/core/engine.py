@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from apflow.core import hooks
+from apflow.core import events, hooks
 from apflow.core.config import default_max_concurrency
 from apflow.core.errors import ApflowError, TaskTreeError
 from apflow.core.models import TaskModel, utcnow
@@ -102,7 +102,8 @@ class TaskManager:
                 change(task, **fields)
                 updates.append({"id": task.id, **fields})
         await self.task_repository.apply_updates(updates)
-        await self.task_repository.get_tasks_by_ids([u["id"] for u in updates])
+        changed = await self.task_repository.get_tasks_by_ids([u["id"] for u in updates])
+        events.publish(root_id, changed)
         return len(updates)
 
     def is_running(self, root_id: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
+from apflow.core import events
 from apflow.core.batch_writes import STATE_FIELDS
 from apflow.core.errors import TaskTreeError
 from apflow.core.models import TaskModel, utcnow
@@ -117,17 +118,19 @@ class TreeRun:
             batch = [self._full_state(row) for row in self.writes.values()]
             self.writes = {}
             await self.repo.apply_updates(batch)
-            if self.repo.refreshes == self._refreshes_seen:
-                return
-            # A hook's repository read may have refreshed one of our objects from the
-            # database while these writes were queued; the run's own state wins.
-            self._refreshes_seen = self.repo.refreshes
-            for row in batch:
-                task = self.tasks.get(row["id"])
-                if task is not None:
-                    for key, value in row.items():
-                        if key != "id":
-                            set_committed_value(task, key, value)
+            if self.repo.refreshes != self._refreshes_seen:
+                # A hook's repository read may have refreshed one of our objects from the
+                # database while these writes were queued; the run's own state wins.
+                self._refreshes_seen = self.repo.refreshes
+                for row in batch:
+                    task = self.tasks.get(row["id"])
+                    if task is not None:
+                        for key, value in row.items():
+                            if key != "id":
+                                set_committed_value(task, key, value)
+            if events.has_listeners():
+                written = (self.tasks.get(row["id"]) for row in batch)
+                events.publish(self.root_id, [t for t in written if t is not None])
 
     def _full_state(self, row: dict[str, Any]) -> dict[str, Any]:
         """Pad a state-only write with the task's other state fields.
