@@ -112,3 +112,19 @@ def test_a_lone_surrogate_id_gives_json_on_a_real_utf8_stdout(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     (issue,) = json.loads(result.stdout)["issues"]
     assert issue["code"] == "not_json" and issue["path"] == "tasks[0].id"
+
+
+def test_a_stored_lone_surrogate_prints_instead_of_crashing(tmp_path):
+    """A value written through the Python API (or by a plugin executor) may hold a lone
+    surrogate; printing it must not fail the command with UnicodeEncodeError."""
+    from tests.cli.conftest import store_tasks
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+    (task,) = store_tasks(db, [{"name": "odd", "inputs": {"text": "x\ud800y"}}])
+    env = {"PYTHONIOENCODING": "utf-8"}
+    shown = run_module("--db", db, "tasks", "show", task.id, "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["inputs"] == {"text": "x\ud800y"}
+    text = run_module("--db", db, "tasks", "show", task.id, env=env)
+    assert text.returncode == 0 and "Traceback" not in text.stderr
+    assert "x\\ud800y" in text.stdout

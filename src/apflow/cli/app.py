@@ -65,6 +65,11 @@ _register_groups()
 
 
 def main() -> None:
+    if hasattr(sys.stdout, "reconfigure"):
+        # A lone surrogate in a stored value (written by a plugin executor, say) is printed as
+        # \udXXX, which in --json output is the JSON escape for it, instead of failing the
+        # command with UnicodeEncodeError after the work is done.
+        sys.stdout.reconfigure(errors="backslashreplace")
     app(prog_name="apflow")
 
 

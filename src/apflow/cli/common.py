@@ -90,12 +90,26 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
         except Exception as exc:
             if state.verbose:
                 console.print_exception()
+            if _is_database_error(exc):
+                from apflow.core.database import error_line
+
+                raise fail(
+                    f"database error: {error_line(exc)}",
+                    "check --db / APFLOW_DATABASE_URL (a SQLite file apflow created, or a "
+                    "reachable server); run again with -v for the traceback",
+                ) from None
             raise fail(
                 f"unexpected {type(exc).__name__}: {exc}",
                 "run again with -v for the traceback, and report it if it persists",
             ) from None
 
     return wrapper
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """True for SQLAlchemy's driver errors, without importing SQLAlchemy when unused."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
 
 
 def print_json(data: Any) -> None:
@@ -131,5 +145,23 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
             return await coro
         finally:
             await dispose_engines()
+            await _let_sqlite_threads_finish()
 
     return asyncio.run(wrapped())
+
+
+async def _let_sqlite_threads_finish(timeout: float = 0.5) -> None:
+    """Keep the loop open until aiosqlite's worker threads have ended (at most ``timeout``).
+
+    Why: when a connection fails to open, aiosqlite stops its thread without waiting, and the
+    thread then reports to the event loop; if ``asyncio.run`` has closed the loop by then,
+    the thread prints a "RuntimeError: Event loop is closed" traceback after our error line.
+    """
+    import threading
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline and any(
+        "_connection_worker_thread" in t.name and t.is_alive() for t in threading.enumerate()
+    ):
+        await asyncio.sleep(0.005)

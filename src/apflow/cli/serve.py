@@ -41,9 +41,11 @@ def serve_mcp(
     ] = None,
 ) -> None:
     """Run the MCP server (tools: generate/validate/run/get/cancel trees, list executors)."""
+    from apflow.core.config import database_url
     from apflow.mcp import build_server
     from apflow.mcp.http import TOKEN_ENV, check_bind, serve_http
 
+    database_url(state.db)  # a bad --db / APFLOW_DATABASE_URL stops the server before it starts
     server = build_server(state.db, model=model)
     if transport is Transport.stdio:
         # stdout is the protocol channel: nothing else may be printed there.

@@ -146,7 +146,7 @@ async def ensure_schema(engine: AsyncEngine) -> None:
                     continue  # another process created it meanwhile: the next pass sees it
                 raise ConfigError(
                     f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
-                    f"{exc.__class__.__name__}: {exc}",
+                    f"{error_line(exc)}",
                     hint="check --db / APFLOW_DATABASE_URL and that the database is reachable",
                 ) from exc
         _ready.add(engine)
@@ -168,6 +168,15 @@ async def _create_schema(engine: AsyncEngine) -> None:
                 f"database schema version {row} is newer than this apflow ({SCHEMA_VERSION})",
                 hint="upgrade apflow or point APFLOW_DATABASE_URL at another database",
             )
+
+
+def error_line(exc: BaseException) -> str:
+    """A database error as one line: the driver's message, without SQLAlchemy's SQL text,
+    parameters and "Background on this error" link (which may hold a whole tree's inputs)."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, DBAPIError) else None
+    source = orig if orig is not None else exc
+    text = " ".join(str(source).split()) or type(source).__name__
+    return f"{type(source).__name__}: {text}"
 
 
 def _lost_race(exc: SQLAlchemyError) -> bool:
