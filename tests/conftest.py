@@ -197,3 +197,21 @@ def _no_leftover_hooks():
 
     yield
     hooks.clear_hooks()
+
+
+def pytest_sessionstart(session) -> None:
+    """Stop early, with what to do, when the installed entry points are out of date.
+
+    Why: built-ins register through the ``apflow.executors`` entry point; a venv made
+    before pyproject changed it lists no executors, and hundreds of tests would fail
+    for a reason none of them names.
+    """
+    from importlib.metadata import entry_points
+
+    values = {ep.name: ep.value for ep in entry_points(group="apflow.executors")}
+    if values.get("builtin") != "apflow.executors:register_builtins":
+        pytest.exit(
+            "the installed apflow entry points are out of date "
+            f"(builtin = {values.get('builtin')!r}); run `make install-dev`",
+            returncode=4,
+        )

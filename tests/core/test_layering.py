@@ -19,6 +19,7 @@ SRC = Path(apflow.__file__).parent
 CORE = SRC / "core"
 FORBIDDEN = (
     "apflow.spec",
+    "apflow.executors",
     "apflow.llm",
     "apflow.generator",
     "apflow.cli",

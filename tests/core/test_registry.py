@@ -215,3 +215,18 @@ def test_plugins_load_lazily_on_first_lookup(plugin_dist):
 
 def test_without_load_plugins_nothing_is_discovered(plugin_dist):
     assert ExecutorRegistry().ids() == []
+
+
+def test_builtins_come_through_the_entry_point_into_every_plugin_registry():
+    from apflow.executors import BUILTINS, register_builtins
+
+    fresh = ExecutorRegistry(load_plugins=True)
+    builtin_ids = sorted(cls.id for cls in BUILTINS)
+    assert len(builtin_ids) == 9
+    assert set(builtin_ids) <= set(fresh.ids())
+    assert set(builtin_ids) <= set(apflow.default_registry.ids())
+    # importing the package registered nothing anywhere; the callable fills any registry
+    bare = ExecutorRegistry()
+    assert bare.ids() == []
+    register_builtins(bare)
+    assert bare.ids() == builtin_ids

@@ -1,7 +1,9 @@
 """The executor registry: built-ins and plugins register the same way.
 
-Third-party packages expose executors through the ``apflow.executors`` entry-point
-group; entry points are loaded on the first lookup, so ``import apflow`` stays cheap.
+Packages expose executors through the ``apflow.executors`` entry-point group: an
+entry point names an executor class, or a callable ``register(registry)`` (apflow's
+own built-ins are ``builtin = "apflow.executors:register_builtins"``). Entry points
+are loaded on a registry's first lookup, so ``import apflow`` stays cheap.
 """
 
 from __future__ import annotations
@@ -168,8 +170,6 @@ def load_entry_points(registry: ExecutorRegistry) -> None:
                 registry.register(obj)
         elif callable(obj) and not isinstance(obj, type) and not hasattr(obj, "__path__"):
             obj(registry)
-    # Built-ins come through the same door even when package metadata is missing.
-    import apflow.executors  # noqa: F401
 
 
 default_registry = ExecutorRegistry(load_plugins=True)

@@ -1,13 +1,41 @@
-"""Built-in executors, one domain per module. Importing this package registers them."""
+"""Built-in executors, one domain per module.
 
-from apflow.executors import (
-    aggregate,  # noqa: F401
-    command,  # noqa: F401
-    generate,  # noqa: F401
-    http,  # noqa: F401
-    llm,  # noqa: F401
-    mcp_tool,  # noqa: F401
-    scrape,  # noqa: F401
-    system,  # noqa: F401
-    transform,  # noqa: F401
+They register like any plugin: the ``apflow.executors`` entry point ``builtin`` names
+:func:`register_builtins`, which the registry calls on its first lookup. Importing
+this package registers nothing.
+"""
+
+from __future__ import annotations
+
+from apflow.core.executor import BaseTask
+from apflow.core.registry import ExecutorRegistry
+from apflow.executors.aggregate import AggregateResultsExecutor
+from apflow.executors.command import CommandExecutor
+from apflow.executors.generate import GenerateExecutor
+from apflow.executors.http import RestExecutor
+from apflow.executors.llm import LlmExecutor
+from apflow.executors.mcp_tool import McpToolExecutor
+from apflow.executors.scrape import ScrapeExecutor
+from apflow.executors.system import SystemInfoExecutor
+from apflow.executors.transform import TransformExecutor
+
+BUILTINS: tuple[type[BaseTask], ...] = (
+    AggregateResultsExecutor,
+    CommandExecutor,
+    GenerateExecutor,
+    LlmExecutor,
+    McpToolExecutor,
+    RestExecutor,
+    ScrapeExecutor,
+    SystemInfoExecutor,
+    TransformExecutor,
 )
+
+
+def register_builtins(registry: ExecutorRegistry) -> None:
+    """Register every built-in executor in ``registry`` (the ``builtin`` entry point)."""
+    for cls in BUILTINS:
+        registry.register(cls)
+
+
+__all__ = ["BUILTINS", "register_builtins", *(cls.__name__ for cls in BUILTINS)]

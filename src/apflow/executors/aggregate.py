@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apflow.core.executor import BaseTask, completed
-from apflow.core.registry import executor_register
 
 
-@executor_register()
 class AggregateResultsExecutor(BaseTask):
     id = "aggregate_results_executor"
     name = "Aggregate results"

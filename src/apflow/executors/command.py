@@ -19,7 +19,6 @@ from typing import Any
 
 from apflow.core.config import flag
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 
 ALLOW_ENV = "APFLOW_ALLOW_COMMANDS"
 ALLOWLIST_ENV = "APFLOW_COMMAND_ALLOWLIST"
@@ -67,7 +66,6 @@ def refusal(executable: str) -> str | None:
     return None
 
 
-@executor_register()
 class CommandExecutor(BaseTask):
     id = "command_executor"
     name = "Run command"

@@ -10,10 +10,8 @@ from typing import Any
 
 from apflow.core.errors import ApflowError, ConfigError, GenerationError, LLMError
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 
 
-@executor_register()
 class GenerateExecutor(BaseTask):
     id = "generate_executor"
     name = "Generate a task tree"

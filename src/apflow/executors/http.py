@@ -11,14 +11,12 @@ import json as jsonlib
 from typing import Any
 
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 from apflow.executors._fetch import DEFAULT_MAX_BYTES, Fetched, fetch, retry_after_seconds
 from apflow.executors._net import NetError, redact_url
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
-@executor_register()
 class RestExecutor(BaseTask):
     id = "rest_executor"
     name = "HTTP request"

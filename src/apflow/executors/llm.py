@@ -15,12 +15,10 @@ from typing import Any, ClassVar
 
 from apflow.core.errors import ApflowError, ConfigError
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 
 _CONTEXT_CHARS = 20_000
 
 
-@executor_register()
 class LlmExecutor(BaseTask):
     id = "llm_executor"
     name = "LLM completion"

@@ -14,7 +14,6 @@ import tempfile
 from typing import Any
 
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 from apflow.executors._net import NetError, check_url, guarded_client, redact_url
 from apflow.executors.command import resolve_program, unsafe_env_keys
 
@@ -33,7 +32,6 @@ def stdio_refusal(command: str) -> str | None:
     )
 
 
-@executor_register()
 class McpToolExecutor(BaseTask):
     id = "mcp_tool_executor"
     name = "MCP tool call"

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 from apflow.executors._fetch import fetch
 from apflow.executors._net import NetError, redact_url
 from apflow.executors.http import charset_of, status_failure
@@ -29,7 +28,6 @@ _BREAK = "\u2029"  # marks block ends, so newlines inside the HTML source stay s
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 
 
-@executor_register()
 class ScrapeExecutor(BaseTask):
     id = "scrape_executor"
     name = "Scrape web page"

@@ -12,12 +12,10 @@ import sys
 from typing import Any
 
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 
 SECTIONS = ["cpu", "memory", "disk", "python", "os"]
 
 
-@executor_register()
 class SystemInfoExecutor(BaseTask):
     id = "system_info_executor"
     name = "System info"

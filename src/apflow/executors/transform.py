@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from apflow.core.executor import BaseTask, completed, failed
-from apflow.core.registry import executor_register
 
 _RESERVED = {"data", "sources", "operations"}
 _OPS = ["pick", "pluck", "merge", "filter", "template", "count", "length"]
@@ -34,7 +33,6 @@ def _requires(op: str, *fields: str) -> dict[str, Any]:
     return {"if": {"properties": {"op": {"const": op}}}, "then": {"required": list(fields)}}
 
 
-@executor_register()
 class TransformExecutor(BaseTask):
     id = "transform_executor"
     name = "Transform data"
