@@ -126,3 +126,49 @@ def test_no_model_configured_names_the_install_command(cli, monkeypatch, tmp_pat
     result = cli("generate", "x")
     assert result.exit_code == 1
     assert "apflow models install" in result.stderr
+
+
+def test_requirement_from_stdin_and_from_a_file(cli, scripted, tmp_path):
+    """A long requirement cannot be an argument (the OS refuses a 1 MB argv): - and --file."""
+    model = scripted("ok", OFFLINE_TREE, OFFLINE_TREE)
+    piped = cli("generate", "-", "--model", model, "--json", input="count and greet\n")
+    assert piped.exit_code == 0, piped.output
+    requirement = tmp_path / "req.txt"
+    requirement.write_text("count and greet\n", encoding="utf-8")
+    filed = cli("generate", "--file", str(requirement), "--model", model, "--json")
+    assert filed.exit_code == 0, filed.output
+    for result in (piped, filed):
+        assert json.loads(result.stdout)["stats"]["llm_calls"] == 1
+
+
+def test_requirement_over_the_limit_names_the_limit_and_calls_no_model(cli, tmp_path):
+    calls = tmp_path / "answers.json"
+    calls.write_text("[]")  # any model call would fail with "no more scripted responses"
+    model = f"scripted:{calls}"
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 1_000_000)
+    for args, stdin in ((["--file", str(big)], None), (["-"], "y" * 1_000_000)):
+        result = cli("generate", *args, "--model", model, input=stdin)
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert lines[0] == (
+            "error: the requirement is longer than 20,000 characters (APFLOW_MAX_REQUIREMENT_CHARS)"
+        )
+        assert lines[1].startswith("hint: ") and len(lines) == 2
+    # An argument just over the limit gets the exact count.
+    result = cli("generate", "z" * 20_001, "--model", model)
+    assert result.exit_code == 1
+    assert "the requirement is 20,001 characters long; the limit is 20,000" in result.stderr
+
+
+def test_requirement_given_twice_or_not_at_all_is_a_usage_error(cli, tmp_path):
+    path = tmp_path / "req.txt"
+    path.write_text("count")
+    for args in ([], ["count", "--file", str(path)]):
+        result = cli("generate", *args)
+        assert result.exit_code == 2
+        assert "give the requirement once" in result.stderr
+    not_text = tmp_path / "bin.txt"
+    not_text.write_bytes(b"\xff\xfe\x00")
+    result = cli("generate", "--file", str(not_text))
+    assert result.exit_code == 1 and "is not UTF-8 text" in result.stderr

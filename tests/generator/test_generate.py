@@ -371,3 +371,26 @@ async def test_an_unconstrained_plan_is_renumbered_and_keeps_optional_needs(regi
     assert structure[1]["properties"]["dependencies"] == {
         "const": [{"id": "t1", "required": False}]
     }
+
+
+async def test_requirement_over_the_limit_is_refused_before_the_model(registry, monkeypatch):
+    client = ScriptedClient([json.dumps(GOOD)])
+    with pytest.raises(GenerationError) as caught:
+        await generate_tree("x" * 1_000_000, client=client, registry=registry)
+    assert "1,000,000 characters long; the limit is 20,000" in str(caught.value)
+    assert "APFLOW_MAX_REQUIREMENT_CHARS" in str(caught.value) and caught.value.hint
+    assert client.history == []  # the model was never called
+    with pytest.raises(GenerationError, match="limit is 50"):
+        await generate_tree("y" * 51, client=client, registry=registry, max_requirement_chars=50)
+    monkeypatch.setenv("APFLOW_MAX_REQUIREMENT_CHARS", "2000000")
+    result = await generate_tree(
+        REQUIREMENT + " " + "z" * 1_000_000, client=client, registry=registry
+    )
+    assert len(client.history) == 1 and result.tree.ids() == ["root", "fetch", "summary"]
+
+
+async def test_requirement_with_a_lone_surrogate_is_refused(registry):
+    client = ScriptedClient([json.dumps(GOOD)])
+    with pytest.raises(GenerationError, match="lone UTF-16 surrogate"):
+        await generate_tree("fetch \ud800 page", client=client, registry=registry)
+    assert client.history == []

@@ -187,3 +187,20 @@ async def test_failed_generation_tells_the_model_what_was_left_wrong(db_url, reg
     assert result.is_error
     text = result.content[0].text
     assert "issues left in the last tree" in text and "[unknown_executor]" in text
+
+
+async def test_generate_refuses_a_requirement_over_the_limit(db_url, registry, tmp_path):
+    from apflow.mcp import TreeService
+
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps([TREE]))
+    server = build_server(
+        service=TreeService(db_url, model=f"scripted:{answers}", registry=registry)
+    )
+    async with Client(server) as client:
+        result = await client.call_tool("generate_task_tree", {"requirement": "x" * 1_000_000})
+        assert result.is_error
+        assert "the limit is 20,000 (APFLOW_MAX_REQUIREMENT_CHARS)" in result.content[0].text
+        # the scripted answer was not used up: the next call still gets it
+        fine = await client.call_tool("generate_task_tree", {"requirement": "count things"})
+    assert not fine.is_error, fine.content

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from apflow.cli.app import app
-from apflow.cli.common import console, handle_errors, out, print_json, run_async
+from apflow.cli.common import console, fail, handle_errors, out, print_json, run_async
 from apflow.cli.progress import CountingClient, GenerationProgress
 from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
 from apflow.cli.views import spec_tree
@@ -72,10 +73,56 @@ async def generate_with_progress(
     return result, progress
 
 
+def read_requirement(requirement: str | None, file: Path | None) -> str:
+    """The requirement from the argument, ``-`` (stdin) or ``--file``, read up to the limit.
+
+    Why: a long requirement cannot be an argument (the OS refuses a 1 MB argv), and a file or
+    pipe of any size must not be read whole just to be refused.
+    """
+    from apflow.core.config import max_requirement_chars
+
+    if (requirement is None) == (file is None):
+        raise fail(
+            "give the requirement once: as an argument, as - (read stdin) or with --file",
+            'apflow generate "fetch a page and summarise it"  |  apflow generate --file '
+            "req.txt  |  cat req.txt | apflow generate -",
+            code=2,
+        )
+    limit = max_requirement_chars()
+    if file is not None:
+        if file.is_dir():
+            raise GenerationError(f"{file} is a directory", hint="pass a text file")
+        with file.open(encoding="utf-8", errors="strict") as handle:
+            try:
+                text = handle.read(limit + 1)
+            except UnicodeDecodeError:
+                raise GenerationError(
+                    f"{file} is not UTF-8 text", hint="save the requirement as UTF-8"
+                ) from None
+    elif requirement == "-":
+        text = sys.stdin.read(limit + 1)
+    else:
+        return requirement  # generate_tree checks it and says how long it is
+    if len(text) > limit:
+        raise GenerationError(
+            f"the requirement is longer than {limit:,} characters (APFLOW_MAX_REQUIREMENT_CHARS)",
+            hint="describe the workflow itself, not the data it works on (pass data as task "
+            "inputs or URLs), or raise APFLOW_MAX_REQUIREMENT_CHARS",
+        )
+    return text
+
+
 @app.command()
 @handle_errors
 def generate(
-    requirement: Annotated[str, typer.Argument(help="The workflow, in plain English")],
+    requirement: Annotated[
+        str | None,
+        typer.Argument(help="The workflow, in plain English; - reads it from stdin"),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Read the requirement from this text file"),
+    ] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="How to generate")] = Mode.single_shot,
     model: Annotated[
         str | None,
@@ -91,6 +138,7 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Generate a validated task tree from a requirement, write it to a file, optionally run it."""
+    requirement = read_requirement(requirement, file)
     allow = [e.strip() for e in executors.split(",") if e.strip()] if executors else None
     try:
         result, progress = run_async(

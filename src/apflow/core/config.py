@@ -38,6 +38,15 @@ def default_max_concurrency() -> int:
     return int(_number("APFLOW_MAX_CONCURRENCY", 32, minimum=1))
 
 
+def max_requirement_chars() -> int:
+    """Characters a generation requirement may have (APFLOW_MAX_REQUIREMENT_CHARS).
+
+    Why: the requirement goes into every prompt of a generation; 20,000 characters (~5,000
+    tokens) holds a detailed workflow and leaves room in a small local model's context.
+    """
+    return int(_number("APFLOW_MAX_REQUIREMENT_CHARS", 20_000, minimum=1))
+
+
 def megabytes(name: str, default: int, off: str) -> int:
     """A size in MB from the environment, as bytes; ``0`` means ``off`` (said in the hint)."""
     raw = os.environ.get(name, "").strip() or str(default)

@@ -63,6 +63,33 @@ def build_offer(
     return modes.Offer(entries=chosen, examples=examples.pick(requirement, ids))
 
 
+def checked_requirement(requirement: str, limit: int | None = None) -> str:
+    """The stripped requirement, or GenerationError naming the limit it breaks.
+
+    Why: the requirement goes into every prompt; uncapped, a pasted megabyte reached the
+    model as 262,911 prompt tokens.
+    """
+    from apflow.core.config import max_requirement_chars
+
+    limit = max_requirement_chars() if limit is None else limit
+    text = requirement.strip()
+    if len(text) > limit:
+        raise GenerationError(
+            f"the requirement is {len(text):,} characters long; the limit is {limit:,} "
+            "(APFLOW_MAX_REQUIREMENT_CHARS)",
+            hint="describe the workflow itself, not the data it works on (pass data as task "
+            "inputs or URLs), or raise APFLOW_MAX_REQUIREMENT_CHARS",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise GenerationError(
+            f"the requirement holds a lone UTF-16 surrogate at character {exc.start}",
+            hint="send valid Unicode text (a surrogate pair split in two is the usual cause)",
+        ) from None
+    return text
+
+
 async def generate_tree(
     requirement: str,
     *,
@@ -75,20 +102,23 @@ async def generate_tree(
     max_repairs: int = 2,
     catalogue_limit: int = 20,
     policy: ExecutorPolicy | None = None,
+    max_requirement_chars: int | None = None,
 ) -> GenerationResult:
     """Turn ``requirement`` into a task tree that passes validation against ``registry``.
 
     ``executors`` limits which executors may be used (the aggregator always may);
     ``client`` overrides ``model``. Raises :class:`GenerationError` with the attempt
     history when no valid tree is reached within ``max_repairs`` re-asks, and
-    :class:`ConfigError`/:class:`LLMError` when the model cannot be reached.
+    :class:`ConfigError`/:class:`LLMError` when the model cannot be reached. A requirement
+    longer than ``max_requirement_chars`` (default ``APFLOW_MAX_REQUIREMENT_CHARS``, 20,000)
+    is refused with GenerationError before any model is called.
     """
     if not isinstance(requirement, str) or not requirement.strip():
         raise GenerationError(
             "the requirement is empty",
             hint='describe the workflow, e.g. "fetch https://example.com and summarise it"',
         )
-    requirement = requirement.strip()
+    requirement = checked_requirement(requirement, max_requirement_chars)
     chosen_mode = _mode(mode)
     if max_repairs < 0:
         raise GenerationError(f"max_repairs must be >= 0, got {max_repairs}")
