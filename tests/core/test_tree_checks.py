@@ -78,16 +78,46 @@ async def test_dependency_on_an_unfinished_task_outside_the_tree_is_refused(mana
     assert outsider.id in str(err) and "outside this tree" in str(err)
 
 
-async def test_dependency_on_a_finished_task_outside_the_tree_is_allowed(manager, repo, recorder):
+async def test_a_finished_task_of_another_tree_cannot_be_read(manager, session, repo, recorder):
+    """Issue 15, item 10: a dependency gives its result to the task, so it must stay inside
+    the tree (before, a finished task of any tree could be depended on and read)."""
     outsider = await repo.create_task(name="outsider", schemas={"method": "echo"})
     await repo.update_task(outsider.id, status="in_progress")
-    await repo.update_task(outsider.id, status="completed", result={"v": 9})
+    await repo.update_task(outsider.id, status="completed", result={"secret": 9})
     root, (a,) = await _tasks(repo, 1)
     await repo.update_task(
-        a.id, dependencies=[outsider.id], inputs={"v": f"${{{outsider.id}.result.v}}"}
+        a.id, dependencies=[outsider.id], inputs={"v": f"${{{outsider.id}.result.secret}}"}
     )
-    await manager.run_tree(root.id)
-    assert recorder.inputs_of("t0")["v"] == 9
+    err = await _refused(manager, session, root.id)
+    assert "outside this tree" in str(err)
+    assert recorder.names() == []
+
+
+async def test_storage_refuses_a_dependency_on_another_tree(repo, session):
+    from apflow.core.errors import ApflowError
+
+    root_a, (a1,) = await _tasks(repo, 1)
+    root_b, (b1,) = await _tasks(repo, 1)
+    before = await snapshot(session)
+    with pytest.raises(ApflowError, match="a task of another tree") as err:
+        await repo.create_task(name="thief", parent_id=root_b.id, dependencies=[a1.id])
+    assert root_a.id in str(err.value) and err.value.hint
+    with pytest.raises(ApflowError, match="a task of another tree"):
+        await repo.update_task(b1.id, dependencies=[a1.id])
+    with pytest.raises(ApflowError, match="a task of another tree"):  # a root of another tree
+        await repo.update_task(b1.id, dependencies=[root_a.id])
+    with pytest.raises(ApflowError, match="a task of another tree"):
+        await repo.create_tasks(
+            [
+                {"id": "new-root", "name": "r", "dependencies": ["new-child"]},
+                {"id": "new-child", "name": "c", "parent_id": "new-root", "dependencies": [a1.id]},
+            ]
+        )
+    assert await snapshot(session) == before, "nothing refused may be stored"
+    # Inside one tree, and between lone tasks not yet placed in a tree, all is allowed.
+    await repo.create_task(name="sibling", parent_id=root_a.id, dependencies=[a1.id])
+    lone = await repo.create_task(name="primary")
+    await repo.create_task(name="fallback", dependencies=[{"id": lone.id, "required": False}])
 
 
 async def test_unknown_root_raises_task_not_found(manager):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -158,11 +159,73 @@ class TaskRepository:
             updated_at=now,
         )
 
+    async def _check_same_tree(self, tasks: Sequence[TaskModel]) -> None:
+        """Refuse a dependency on a task that belongs to another tree.
+
+        Why: a dependency gives a task its result, so a task may depend only on tasks of its
+        own tree (trees of different users share one table). A task "belongs" to a tree once
+        it has a parent or children; a lone task without either may still be placed into a
+        tree by ``distribute_task_tree`` and is judged when the tree runs (the engine refuses
+        any dependency outside the tree it runs).
+        """
+        batch = {t.id: t.parent_id for t in tasks}
+        outside = {d["id"] for t in tasks for d in t.dependencies or []} - batch.keys()
+        if not outside:
+            return
+        parents: dict[str, str | None] = dict(batch)
+        wanted = set(outside) | {p for p in batch.values() if p is not None}
+        while wanted - parents.keys():
+            ask = list(wanted - parents.keys())
+            rows = (
+                await self.session.execute(
+                    select(TaskModel.id, TaskModel.parent_id).where(TaskModel.id.in_(ask))
+                )
+            ).all()
+            for row_id, row_parent in rows:
+                parents[row_id] = row_parent
+            for missing in set(ask) - {r[0] for r in rows}:
+                parents[missing] = None  # not stored: the engine reports it as missing
+            wanted = {p for p in parents.values() if p is not None}
+        lone = [i for i, p in parents.items() if p is None and i not in batch.values()]
+        with_children = {p for p in batch.values() if p is not None}
+        if lone:
+            with_children.update(
+                (
+                    await self.session.execute(
+                        select(TaskModel.parent_id).where(TaskModel.parent_id.in_(lone)).distinct()
+                    )
+                ).scalars()
+            )
+
+        def root(task_id: str) -> str:
+            seen = {task_id}
+            while (parent := parents.get(task_id)) is not None and parent not in seen:
+                seen.add(parent)
+                task_id = parent
+            return task_id
+
+        def in_a_tree(task_id: str) -> bool:
+            return parents.get(task_id) is not None or task_id in with_children
+
+        for task in tasks:
+            if not in_a_tree(task.id):
+                continue
+            for dep in task.dependencies or []:
+                dep_id = dep["id"]
+                if dep_id in outside and in_a_tree(dep_id) and root(dep_id) != root(task.id):
+                    raise ApflowError(
+                        f"task {task.id} ({task.name}) depends on {dep_id}, a task of another "
+                        f"tree (root {root(dep_id)}); a dependency must be in the same tree",
+                        hint="depend on a task of this tree, or copy the value you need into "
+                        "the task's inputs",
+                    )
+
     async def create_task(self, name: str, **fields: Any) -> TaskModel:
         """Store one new pending task and return it (committed)."""
         task = self._build(name, **fields)
         await self._ready()
         async with self._lock:
+            await self._check_same_tree([task])
             self.session.add(task)
             await self.session.commit()
         return task
@@ -172,6 +235,7 @@ class TaskRepository:
         tasks = [self._build(**row) for row in rows]
         await self._ready()
         async with self._lock:
+            await self._check_same_tree(tasks)
             try:
                 self.session.add_all(tasks)
                 await self.session.commit()
@@ -207,6 +271,14 @@ class TaskRepository:
                     )
                 ).scalar_one()
             set_committed_value(task, "status", stored)
+            if "dependencies" in fields:
+                changed = SimpleNamespace(
+                    id=task.id,
+                    name=task.name,
+                    parent_id=task.parent_id,
+                    dependencies=fields["dependencies"],
+                )
+                await self._check_same_tree([changed])  # type: ignore[list-item]
             if "status" in fields and fields["status"] != stored:
                 check_transition(task_id, stored, fields["status"])
             for key, value in fields.items():

@@ -1,6 +1,6 @@
 """Checks a stored tree must pass before it runs.
 
-Every problem is collected in one pass (missing or unfinished outside dependencies,
+Every problem is collected in one pass (missing dependencies or ones outside the tree,
 self-dependencies, cycles, undeclared or malformed references) so the error names
 every offending task at once.
 """
@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from apflow.core import references
 from apflow.core.models import TaskModel
-from apflow.core.states import TERMINAL_STATES
 
 
 def find_problems(
@@ -22,7 +21,8 @@ def find_problems(
 ) -> list[str]:
     """Every reason the tree cannot run; empty when it can.
 
-    ``external`` holds the stored tasks outside the tree that something depends on;
+    ``external`` holds the stored tasks outside the tree that something depends on (each
+    is a problem: a task may depend only on tasks of its own tree, whose results it reads);
     ``resolve`` maps a dependency or reference id (stored id or spec id) to a stored id.
     """
     problems: list[str] = []
@@ -34,12 +34,10 @@ def find_problems(
             if dep_id == t.id:
                 problems.append(f"task {t.id} ({t.name}) depends on itself")
             elif dep_id in external:
-                ext = external[dep_id]
-                if ext.status not in TERMINAL_STATES:
-                    problems.append(
-                        f"task {t.id} ({t.name}) depends on {dep_id}, which is outside this "
-                        f"tree and has not finished ({ext.status})"
-                    )
+                problems.append(
+                    f"task {t.id} ({t.name}) depends on {dep_id}, which is outside this tree "
+                    "(a task may depend only on tasks of its own tree)"
+                )
             elif dep_id not in tasks:
                 problems.append(f"task {t.id} ({t.name}) depends on missing task {dep['id']}")
         for _path, raw, ref in references.find_references(t.inputs or {}):
