@@ -30,6 +30,8 @@ FORBIDDEN = (
 ABOVE = {
     "llm": ("apflow.executors", "apflow.generator", "apflow.cli", "apflow.mcp", "apflow.evals"),
     "spec": ("apflow.llm", "apflow.executors", "apflow.generator", "apflow.cli", "apflow.mcp"),
+    # the web console sits beside the CLI and the MCP server, never below them
+    "ui": ("apflow.cli", "apflow.evals"),
 }
 
 

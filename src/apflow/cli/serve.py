@@ -61,3 +61,49 @@ def serve_mcp(
         )
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+@serve_app.command("ui")
+@handle_errors
+def serve_ui(
+    host: Annotated[str, typer.Option("--host", help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port")] = 8766,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a non-loopback bind; every API request then needs APFLOW_UI_TOKEN "
+            "(or APFLOW_MCP_TOKEN)",
+        ),
+    ] = False,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Default model for Describe (APFLOW_MODEL)")
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the console in the default browser")
+    ] = False,
+) -> None:
+    """Run the web console: describe, watch and steer trees in a browser."""
+    from apflow.ui import Backend, create_app
+    from apflow.ui.security import check_bind, configured_token
+
+    token = configured_token() if allow_remote else os.environ.get("APFLOW_UI_TOKEN") or None
+    check_bind(host, allow_remote=allow_remote, token=token)
+    app = create_app(Backend(state.db, model=model), token=token, allow_remote=allow_remote)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+    auth = "token required" if token else "loopback only, no token"
+    console.print(f"apflow console on {url} ({auth}); Ctrl-C stops it")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3
+    )
+    try:
+        anyio.run(uvicorn.Server(config).serve)
+    except KeyboardInterrupt:
+        console.print("stopped")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
@@ -405,6 +406,70 @@ class TaskRepository:
             stmt = stmt.where(TaskModel.parent_id.is_(None))
         stmt = stmt.order_by(TaskModel.created_at.desc()).limit(limit)
         return await self._select(stmt)
+
+    def _roots(self, status: str | None, user_id: str | None):
+        stmt = select(TaskModel).where(TaskModel.parent_id.is_(None))
+        if status:
+            stmt = stmt.where(TaskModel.status == status)
+        if user_id:
+            stmt = stmt.where(TaskModel.user_id == user_id)
+        return stmt
+
+    async def list_roots(
+        self,
+        *,
+        status: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[TaskModel]:
+        """Root tasks (one per tree), newest first; ``before`` is the last row of the previous
+        page, as ``(created_at, id)``.
+
+        Why keyset rather than OFFSET: page 200 of 10,000 trees costs what page 1 does.
+        """
+        stmt = self._roots(status, user_id)
+        if before is not None:
+            created, last_id = before
+            stmt = stmt.where(
+                or_(
+                    TaskModel.created_at < created,
+                    and_(TaskModel.created_at == created, TaskModel.id < last_id),
+                )
+            )
+        stmt = stmt.order_by(TaskModel.created_at.desc(), TaskModel.id.desc()).limit(limit)
+        return await self._select(stmt)
+
+    async def count_roots(self, *, status: str | None = None, user_id: str | None = None) -> int:
+        stmt = select(func.count()).select_from(self._roots(status, user_id).subquery())
+        await self._ready()
+        async with self._lock:
+            with self.session.no_autoflush:
+                return int((await self.session.execute(stmt)).scalar_one())
+
+    async def status_counts(self, root_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """``{root_id: {status: number of tasks}}`` over each whole tree, in one query."""
+        ids = list(root_ids)
+        if not ids:
+            return {}
+        tasks = TaskModel.__table__
+        tree = (
+            select(tasks.c.id.label("root"), tasks.c.id, tasks.c.status)
+            .where(tasks.c.id.in_(ids))
+            .cte("tree", recursive=True)
+        )
+        tree = tree.union_all(
+            select(tree.c.root, tasks.c.id, tasks.c.status).where(tasks.c.parent_id == tree.c.id)
+        )
+        stmt = select(tree.c.root, tree.c.status, func.count()).group_by(tree.c.root, tree.c.status)
+        await self._ready()
+        async with self._lock:
+            with self.session.no_autoflush:
+                rows = (await self.session.execute(stmt)).all()
+        counts: dict[str, dict[str, int]] = {root: {} for root in ids}
+        for root, status, number in rows:
+            counts[root][status] = number
+        return counts
 
 
 async def load_tree(root_id: str, url: str | None = None) -> list[TaskModel]:

@@ -1,0 +1,155 @@
+"""Console test fixtures: the real app under uvicorn on 127.0.0.1, in a thread of its own.
+
+Trees started through the console run on that server's event loop, exactly as under
+``apflow serve ui``; tests talk to it over HTTP only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from apflow.core.executor import BaseTask
+from apflow.core.registry import default_registry
+from apflow.ui import Backend, create_app
+
+
+class NapExecutor(BaseTask):
+    """Sleeps, so a test can watch or cancel a tree that is still running."""
+
+    id = "nap_executor"
+    description = "sleep for `seconds`, then return `value`"
+    input_schema = {
+        "type": "object",
+        "properties": {"seconds": {"type": "number"}, "value": {}},
+    }
+
+    async def execute(self, inputs):
+        await asyncio.sleep(inputs.get("seconds", 30))
+        return {"status": "completed", "result": inputs.get("value", "rested")}
+
+
+class BrokenExecutor(BaseTask):
+    """Always fails, with the error text it is given."""
+
+    id = "broken_executor"
+    description = "fail with `message`"
+    input_schema = {"type": "object", "properties": {"message": {"type": "string"}}}
+
+    async def execute(self, inputs):
+        return {
+            "status": "failed",
+            "error": inputs.get("message", "it broke"),
+            "error_type": "broken",
+        }
+
+
+def tree(*children: dict[str, Any], name: str = "report") -> list[dict[str, Any]]:
+    """An aggregator root over ``children`` (each a task dict with an ``id``)."""
+    return [
+        {
+            "id": "root",
+            "name": name,
+            "schemas": {"method": "aggregate_results_executor"},
+            "dependencies": [c["id"] for c in children],
+        },
+        *({"parent_id": "root", **c} for c in children),
+    ]
+
+
+def nap(task_id: str, seconds: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "schemas": {"method": "nap_executor"},
+        "inputs": {"seconds": seconds},
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``create_app`` served by uvicorn on 127.0.0.1:<free port> until :meth:`stop`."""
+
+    def __init__(self, backend: Backend, **app_options: Any) -> None:
+        self.backend = backend
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(backend, **app_options)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()
+            await self.server.serve()
+
+        asyncio.run(serve())
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the console did not start")
+            time.sleep(0.02)
+        return self
+
+    def call(self, coro: Any, timeout: float = 60) -> Any:
+        """Run ``coro`` on the server's event loop (e.g. wait for a background run)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
+
+
+@pytest.fixture
+def registry():
+    reg = default_registry.copy()
+    reg.register(NapExecutor)
+    reg.register(BrokenExecutor)
+    return reg
+
+
+@pytest.fixture
+def scripted(tmp_path):
+    """``scripted(response, ...)`` -> a model string replaying those answers."""
+
+    def make(*responses: Any) -> str:
+        path = tmp_path / f"answers-{len(list(tmp_path.glob('answers-*')))}.json"
+        path.write_text(json.dumps(list(responses)))
+        return f"scripted:{path}"
+
+    return make
+
+
+@pytest.fixture
+def console(db_url, registry) -> Iterator[LiveServer]:
+    server = LiveServer(Backend(db_url, registry=registry)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
