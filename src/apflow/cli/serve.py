@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Annotated
 
@@ -39,11 +38,19 @@ def serve_mcp(
     model: Annotated[
         str | None, typer.Option("--model", help="Model for generate_task_tree (APFLOW_MODEL)")
     ] = None,
+    tokens_file: Annotated[
+        str | None,
+        typer.Option(
+            "--tokens",
+            help="File of user_id:token lines (APFLOW_MCP_TOKENS_FILE); each token sees only "
+            "its own trees",
+        ),
+    ] = None,
 ) -> None:
     """Run the MCP server (tools: generate/validate/run/get/cancel trees, list executors)."""
     from apflow.core.config import database_url
     from apflow.mcp import build_server
-    from apflow.mcp.http import TOKEN_ENV, check_bind, serve_http
+    from apflow.mcp.http import check_bind, serve_http, tokens_from_environment
 
     database_url(state.db)  # a bad --db / APFLOW_DATABASE_URL stops the server before it starts
     server = build_server(state.db, model=model)
@@ -51,13 +58,21 @@ def serve_mcp(
         # stdout is the protocol channel: nothing else may be printed there.
         anyio.run(server.run_stdio_async)
         return
-    token = os.environ.get(TOKEN_ENV)
-    check_bind(host, allow_remote=allow_remote, token=token)
-    auth = "bearer token required" if allow_remote else "loopback only, no token"
+    tokens = tokens_from_environment(tokens_file)
+    check_bind(host, allow_remote=allow_remote, tokens=tokens)
+    users = len(set(tokens.values()))
+    auth = (
+        f"bearer token required; {users} user{'s' if users != 1 else ''}, each sees only "
+        "their own trees"
+        if tokens
+        else "loopback only, no token"
+    )
     console.print(f"apflow MCP server on http://{host}:{port}/mcp ({auth}); Ctrl-C stops it")
     try:
         anyio.run(
-            lambda: serve_http(server, host=host, port=port, allow_remote=allow_remote, token=token)
+            lambda: serve_http(
+                server, host=host, port=port, allow_remote=allow_remote, tokens=tokens
+            )
         )
     except KeyboardInterrupt:
         console.print("stopped")

@@ -43,8 +43,10 @@ async def generate(
     mode: str = "single_shot",
     executors: list[str] | None = None,
     run: bool = False,
+    user_id: str | None = None,
 ) -> GenerateOut:
-    """Generate a tree (progress per generator event), and store and run it when asked."""
+    """Generate a tree (progress per generator event), and store and run it (under
+    ``user_id``) when asked."""
     from apflow.generator import generate_tree
 
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -79,5 +81,5 @@ async def generate(
         stats=as_dict(result.stats),
     )
     if run:
-        out.run = await svc.run(result.tree, wait=True)
+        out.run = await svc.run(result.tree, wait=True, user_id=user_id)
     return out

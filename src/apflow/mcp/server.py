@@ -82,6 +82,19 @@ def error_text(exc: ApflowError) -> str:
     return text
 
 
+def caller(ctx: Context) -> str | None:
+    """The user id of the request's bearer token (set by apflow.mcp.http), or None for the
+    local user (stdio, in-memory, HTTP without tokens), who sees every tree."""
+    from apflow.mcp.http import USER_SCOPE_KEY
+
+    try:
+        request = ctx.request_context.request
+    except ValueError:  # no request (called outside the protocol)
+        return None
+    scope = getattr(request, "scope", None)
+    return scope.get(USER_SCOPE_KEY) if isinstance(scope, dict) else None
+
+
 def tool_errors(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -116,7 +129,9 @@ def build_server(
         run: Annotated[bool, Field(description="also store and run the tree")] = False,
     ) -> GenerateOut:
         """Generate a validated task tree from a requirement; optionally run it."""
-        return await generate(svc, ctx, requirement, mode=mode, executors=executors, run=run)
+        return await generate(
+            svc, ctx, requirement, mode=mode, executors=executors, run=run, user_id=caller(ctx)
+        )
 
     @mcp.tool()
     @tool_errors
@@ -128,28 +143,31 @@ def build_server(
     @tool_errors
     async def run_task_tree(
         tasks: TasksArg,
+        ctx: Context,
         wait: Annotated[
             bool, Field(description="false: return the root id at once, run in the background")
         ] = True,
     ) -> RunOut:
         """Validate, store and run a task tree; returns the root id, statuses and result."""
-        return await svc.run(tasks, wait=wait)
+        return await svc.run(tasks, wait=wait, user_id=caller(ctx))
 
     @mcp.tool()
     @tool_errors
     async def get_task_tree(
         root_id: Annotated[str, Field(description="root id returned by run_task_tree")],
+        ctx: Context,
     ) -> RunOut:
         """Statuses and results of a stored tree."""
-        return await svc.get_tree(root_id)
+        return await svc.get_tree(root_id, user_id=caller(ctx))
 
     @mcp.tool()
     @tool_errors
     async def cancel_task_tree(
         root_id: Annotated[str, Field(description="root id of the tree to cancel")],
+        ctx: Context,
     ) -> CancelOut:
         """Cancel a tree: running tasks stop, unfinished ones are marked cancelled."""
-        return await svc.cancel(root_id)
+        return await svc.cancel(root_id, user_id=caller(ctx))
 
     @mcp.tool()
     @tool_errors
@@ -173,9 +191,11 @@ def build_server(
         mime_type="application/json",
         description="every stored task of a tree, with statuses and results",
     )
-    async def tree_resource(root_id: str) -> str:
+    async def tree_resource(root_id: str, ctx: Context) -> str:
         try:
-            return json.dumps(await svc.tree_json(root_id), indent=2, default=str)
+            return json.dumps(
+                await svc.tree_json(root_id, user_id=caller(ctx)), indent=2, default=str
+            )
         except ApflowError as exc:
             raise ResourceNotFoundError(error_text(exc)) from exc
 

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 from apflow.core import TaskManager, create_session
-from apflow.core.errors import ValidationFailed
+from apflow.core.errors import TaskNotFound, ValidationFailed
 from apflow.core.models import TaskModel, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import load_tree
@@ -58,6 +58,21 @@ def run_out(root_id: str, tasks: list[TaskModel], *, with_results: bool = False)
     )
 
 
+def owned(tasks: list[TaskModel], root_id: str, user_id: str | None) -> list[TaskModel]:
+    """``tasks`` when ``user_id`` may see the tree; TaskNotFound otherwise.
+
+    ``None`` is the local user (stdio, or HTTP without tokens), who sees every tree. A token's
+    user sees only trees stored under its id; another user's tree is "not found", so ids
+    of others' trees cannot even be confirmed.
+    """
+    if user_id is None:
+        return tasks
+    root = next((t for t in tasks if t.id == root_id), None)
+    if root is None or root.user_id != user_id:
+        raise TaskNotFound(root_id)
+    return tasks
+
+
 class TreeService:
     """One per server: the database it uses and the trees it is running in the background."""
 
@@ -102,15 +117,16 @@ class TreeService:
 
     # -- running --------------------------------------------------------------------------
 
-    async def run(self, tasks: Any, *, wait: bool = True) -> RunOut:
-        """Validate, store and run a tree; with ``wait=False`` return once it is stored."""
+    async def run(self, tasks: Any, *, wait: bool = True, user_id: str | None = None) -> RunOut:
+        """Validate, store (under ``user_id``) and run a tree; with ``wait=False`` return
+        once it is stored."""
         spec = self.valid_spec(tasks)
         from apflow.spec import create_tree
 
         session = create_session(self.db)
         manager = TaskManager(session, registry=self.registry)
         try:
-            node = await create_tree(session, spec)
+            node = await create_tree(session, spec, user_id=user_id)
         except BaseException:
             await session.close()
             raise
@@ -141,13 +157,16 @@ class TreeService:
         if entry is not None:
             await asyncio.shield(entry[1])
 
-    async def get_tree(self, root_id: str) -> RunOut:
-        return run_out(root_id, await load_tree(root_id, self.db), with_results=True)
+    async def get_tree(self, root_id: str, user_id: str | None = None) -> RunOut:
+        tasks = owned(await load_tree(root_id, self.db), root_id, user_id)
+        return run_out(root_id, tasks, with_results=True)
 
-    async def tree_json(self, root_id: str) -> list[dict[str, Any]]:
-        return [t.to_dict() for t in await load_tree(root_id, self.db)]
+    async def tree_json(self, root_id: str, user_id: str | None = None) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in owned(await load_tree(root_id, self.db), root_id, user_id)]
 
-    async def cancel(self, root_id: str) -> CancelOut:
+    async def cancel(self, root_id: str, user_id: str | None = None) -> CancelOut:
+        if user_id is not None:
+            owned(await load_tree(root_id, self.db), root_id, user_id)
         entry = self._background.get(root_id)
         if entry is not None:
             return CancelOut(root_id=root_id, cancelled=await entry[0].cancel(root_id))
