@@ -208,10 +208,13 @@ def pytest_sessionstart(session) -> None:
     """
     from importlib.metadata import entry_points
 
+    expected = {
+        "builtin": "apflow.executors:register_builtins",
+        "generate": "apflow.service.generate_executor:GenerateExecutor",
+    }
     values = {ep.name: ep.value for ep in entry_points(group="apflow.executors")}
-    if values.get("builtin") != "apflow.executors:register_builtins":
+    if {k: values.get(k) for k in expected} != expected:
         pytest.exit(
-            "the installed apflow entry points are out of date "
-            f"(builtin = {values.get('builtin')!r}); run `make install-dev`",
+            f"the installed apflow entry points are out of date ({values}); run `make install-dev`",
             returncode=4,
         )

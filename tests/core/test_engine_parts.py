@@ -97,3 +97,16 @@ async def test_cancelling_a_stored_tree_goes_through_the_transition_check(manage
     assert (await repo.get_task_by_id(root.id)).status == "cancelled"
     kept = await repo.get_task_by_id(done.id)
     assert kept.status == "completed" and kept.result == 1
+
+
+async def test_a_cancel_that_comes_while_the_tree_is_starting_sticks(manager, repo, recorder):
+    import asyncio
+
+    root = await repo.create_task(name="root", schemas={"method": "echo"})
+    await repo.create_task(name="leaf", schemas={"method": "echo"}, parent_id=root.id)
+    job = asyncio.create_task(manager.run_tree(root.id))
+    await asyncio.sleep(0)  # started, still loading the tree
+    assert await manager.cancel(root.id) == 2
+    await job
+    assert recorder.calls == []
+    assert {t.status for t in await repo.get_tree(root.id)} == {"cancelled"}

@@ -20,6 +20,7 @@ CORE = SRC / "core"
 FORBIDDEN = (
     "apflow.spec",
     "apflow.executors",
+    "apflow.service",
     "apflow.llm",
     "apflow.generator",
     "apflow.cli",
@@ -28,8 +29,25 @@ FORBIDDEN = (
 )
 #: What each lower layer must never import (at top level or inside a function).
 ABOVE = {
-    "llm": ("apflow.executors", "apflow.generator", "apflow.cli", "apflow.mcp", "apflow.evals"),
-    "spec": ("apflow.llm", "apflow.executors", "apflow.generator", "apflow.cli", "apflow.mcp"),
+    "llm": (
+        "apflow.executors",
+        "apflow.generator",
+        "apflow.service",
+        "apflow.cli",
+        "apflow.mcp",
+        "apflow.evals",
+    ),
+    "spec": (
+        "apflow.llm",
+        "apflow.executors",
+        "apflow.generator",
+        "apflow.service",
+        "apflow.cli",
+        "apflow.mcp",
+    ),
+    "executors": ("apflow.generator", "apflow.service", "apflow.cli", "apflow.mcp", "apflow.evals"),
+    "generator": ("apflow.service", "apflow.cli", "apflow.mcp", "apflow.evals"),
+    "service": ("apflow.cli", "apflow.mcp", "apflow.evals"),
     # the web console sits beside the CLI and the MCP server, never below them
     "ui": ("apflow.cli", "apflow.evals"),
 }

@@ -222,9 +222,10 @@ def test_builtins_come_through_the_entry_point_into_every_plugin_registry():
 
     fresh = ExecutorRegistry(load_plugins=True)
     builtin_ids = sorted(cls.id for cls in BUILTINS)
-    assert len(builtin_ids) == 9
-    assert set(builtin_ids) <= set(fresh.ids())
-    assert set(builtin_ids) <= set(apflow.default_registry.ids())
+    assert len(builtin_ids) == 8
+    # generate_executor (in apflow.service) has an entry point of its own
+    assert set(builtin_ids) | {"generate_executor"} <= set(fresh.ids())
+    assert set(fresh.ids()) <= set(apflow.default_registry.ids())
     # importing the package registered nothing anywhere; the callable fills any registry
     bare = ExecutorRegistry()
     assert bare.ids() == []

@@ -222,18 +222,3 @@ async def test_apply_updates_refuses_unknown_fields(repo):
     async with repo.dedicated_writer():
         with pytest.raises(ApflowError, match="id; DROP"):
             await repo.apply_updates([{"id": task.id, "id; DROP": 1}])
-
-
-async def test_load_tree_reads_a_stored_tree_and_names_an_unknown_root(db_url):
-    from apflow.core import create_session
-    from apflow.core.errors import TaskNotFound
-    from apflow.core.repository import TaskRepository, load_tree
-
-    session = create_session(db_url)
-    repo = TaskRepository(session)
-    root = await repo.create_task(name="root")
-    child = await repo.create_task(name="child", parent_id=root.id)
-    await session.close()
-    assert [t.id for t in await load_tree(root.id, db_url)] == [root.id, child.id]
-    with pytest.raises(TaskNotFound):
-        await load_tree("no-such-root", db_url)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apflow.core.errors import LLMError
-from apflow.generator.parsing import JSONParseError, parse_json, steps_from, tasks_from
+from apflow.generator.parsing import steps_from, tasks_from
+from apflow.llm.json_answer import JSONParseError, cut_off, parse_json
 
 TREE = {"tasks": [{"id": "a", "schemas": {"method": "m"}}]}
 
@@ -71,3 +72,18 @@ def test_plan_steps_accept_an_object_or_a_bare_list():
     assert steps_from([step]) == [step]
     with pytest.raises(JSONParseError):
         steps_from({"steps": []})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": [1, 2', True),
+        ('{"a": "}"', True),
+        ('{"a": 1}', False),
+        ('He said "hi, ]" then {"a": 1}', False),
+        ("no json here", False),
+        ('[{"t": "x\\"]"}', True),
+    ],
+)
+def test_cut_off_tracks_strings_inside_json_only(text, expected):
+    assert cut_off(text) is expected

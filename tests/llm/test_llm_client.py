@@ -155,7 +155,7 @@ def test_importing_the_generator_does_not_import_litellm_or_higher_layers():
     import sys
 
     code = (
-        "import sys, apflow.generator, apflow.executors.generate\n"
+        "import sys, apflow.generator, apflow.service.generate_executor\n"
         "bad = [m for m in sys.modules if m == 'litellm' or m.startswith(('apflow.cli', "
         "'apflow.mcp'))]\n"
         "print(bad)"

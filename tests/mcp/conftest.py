@@ -9,7 +9,8 @@ import pytest
 
 from apflow.core.executor import BaseTask
 from apflow.core.registry import default_registry
-from apflow.mcp import TreeService, build_server
+from apflow.mcp import build_server
+from apflow.service import Service
 
 TREE = [
     {"id": "report", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ["n"]},
@@ -43,7 +44,7 @@ def registry():
 
 @pytest.fixture
 def service(db_url, registry):
-    return TreeService(db_url, registry=registry)
+    return Service(db_url, registry=registry)
 
 
 @pytest.fixture

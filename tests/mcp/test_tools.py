@@ -131,13 +131,11 @@ async def test_list_executors_and_executor_resource(server):
 
 
 async def test_generate_reports_progress_per_phase_and_can_run(db_url, registry, tmp_path):
-    from apflow.mcp import TreeService
+    from apflow.service import Service
 
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps([TREE, TREE]))
-    server = build_server(
-        service=TreeService(db_url, model=f"scripted:{answers}", registry=registry)
-    )
+    server = build_server(service=Service(db_url, model=f"scripted:{answers}", registry=registry))
     progress = []
 
     async def on_progress(done, total, message):
@@ -174,14 +172,12 @@ async def test_generate_without_a_model_tells_how_to_get_one(server, monkeypatch
 
 
 async def test_failed_generation_tells_the_model_what_was_left_wrong(db_url, registry, tmp_path):
-    from apflow.mcp import TreeService
+    from apflow.service import Service
 
     bad = [{"id": "only", "schemas": {"method": "no_such_executor_anywhere"}}]
     answers = tmp_path / "bad.json"
     answers.write_text(json.dumps([bad] * 4))
-    server = build_server(
-        service=TreeService(db_url, model=f"scripted:{answers}", registry=registry)
-    )
+    server = build_server(service=Service(db_url, model=f"scripted:{answers}", registry=registry))
     async with Client(server) as client:
         result = await client.call_tool("generate_task_tree", {"requirement": "do it"})
     assert result.is_error
@@ -190,13 +186,11 @@ async def test_failed_generation_tells_the_model_what_was_left_wrong(db_url, reg
 
 
 async def test_generate_refuses_a_requirement_over_the_limit(db_url, registry, tmp_path):
-    from apflow.mcp import TreeService
+    from apflow.service import Service
 
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps([TREE]))
-    server = build_server(
-        service=TreeService(db_url, model=f"scripted:{answers}", registry=registry)
-    )
+    server = build_server(service=Service(db_url, model=f"scripted:{answers}", registry=registry))
     async with Client(server) as client:
         result = await client.call_tool("generate_task_tree", {"requirement": "x" * 1_000_000})
         assert result.is_error

@@ -7,7 +7,6 @@ KeyboardInterrupt reaches the command, which prints how to resume and exits 130.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,10 +50,24 @@ async def run_tree(
     db: str | None = None,
 ) -> RunState:
     """Store ``spec`` (or load the stored tree ``root_id``) and run it to the end."""
-    from apflow.core import TaskManager, create_session
-    from apflow.core.errors import TaskNotFound
+    from apflow.service import Service
 
-    session = create_session(db if db is not None else state.db)
+    live = (
+        Live(
+            get_renderable=lambda: task_table(list(run.tasks.values())),
+            console=console,
+            refresh_per_second=4,
+        )
+        if display == "live"
+        else None
+    )
+
+    def on_stored(root: str, tasks: list[TaskModel]) -> None:
+        run.root_id = root
+        for task in tasks:
+            run.tasks[task.id] = task
+        if live is not None:
+            live.start()
 
     def on_change(task: TaskModel, old: str, new: str) -> None:
         run.tasks.setdefault(task.id, task)
@@ -64,38 +77,20 @@ async def run_tree(
                 highlight=False,
             )
 
+    if root_id is not None:
+        run.root_id = root_id  # Ctrl-C before it loads still says how to resume
     try:
-        manager = TaskManager(session, max_concurrency=max_concurrency, on_state_change=on_change)
-        if spec is not None:
-            from apflow.spec import create_tree
-
-            node = await create_tree(session, spec)
-            run.root_id = node.task.id
-            for task in node.tasks():
-                run.tasks[task.id] = task
-            job = manager.distribute_task_tree(node)
-        else:
-            run.root_id = root_id
-            for task in await manager.task_repository.get_tree(root_id or ""):
-                run.tasks[task.id] = task
-            if not run.tasks:
-                raise TaskNotFound(root_id or "")
-            job = manager.run_tree(root_id or "")
-        live = (
-            Live(
-                get_renderable=lambda: task_table(list(run.tasks.values())),
-                console=console,
-                refresh_per_second=4,
-            )
-            if display == "live"
-            else nullcontext()
+        run.final = await Service(db if db is not None else state.db).store_and_run(
+            spec,
+            root_id=root_id,
+            on_stored=on_stored,
+            on_state_change=on_change,
+            max_concurrency=max_concurrency,
         )
-        with live:
-            await job
-        run.final = await manager.task_repository.get_tree(run.root_id or "")
-        return run
     finally:
-        await session.close()
+        if live is not None:
+            live.stop()
+    return run
 
 
 def report(run: RunState, *, as_json: bool) -> int:

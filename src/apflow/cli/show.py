@@ -30,9 +30,9 @@ class Format(StrEnum):
 
 async def _load_stored(root_id: str) -> Any:
     from apflow.core import TaskTreeNode
-    from apflow.core.repository import load_tree
+    from apflow.service import Service
 
-    return TaskTreeNode.from_tasks(await load_tree(root_id, state.db), root_id)
+    return TaskTreeNode.from_tasks(await Service(state.db).load(root_id), root_id)
 
 
 def _load_spec(file: str) -> Any:

@@ -38,16 +38,11 @@ def list_tasks(
         raise typer.BadParameter(f"unknown status {status!r}; use one of {_STATUSES}")
 
     async def load():
-        from apflow.core import TaskRepository, create_session
+        from apflow.service import Service
 
-        session = create_session(state.db)
-        try:
-            repo = TaskRepository(session)
-            return await repo.list_tasks(
-                status=status, user_id=user, roots_only=not all_tasks, limit=limit
-            )
-        finally:
-            await session.close()
+        return await Service(state.db).list_tasks(
+            status=status, user_id=user, roots_only=not all_tasks, limit=limit
+        )
 
     rows = run_async(load())
     if as_json:
@@ -77,16 +72,9 @@ def show_task(
     """Show one stored task: status, inputs, result or error."""
 
     async def load():
-        from apflow.core import TaskRepository, create_session
+        from apflow.service import Service
 
-        session = create_session(state.db)
-        try:
-            repo = TaskRepository(session)
-            task = await repo.require_task(task_id)
-            children = await repo.get_children(task_id)
-            return task, children
-        finally:
-            await session.close()
+        return await Service(state.db).get_task(task_id)
 
     task, children = run_async(load())
     if as_json:
@@ -125,13 +113,9 @@ def cancel_tree(
     """Cancel a tree: unfinished tasks are marked cancelled (a running engine stops them)."""
 
     async def cancel() -> int:
-        from apflow.core import TaskManager, create_session
+        from apflow.service import Service
 
-        session = create_session(state.db)
-        try:
-            return await TaskManager(session).cancel(root_id)
-        finally:
-            await session.close()
+        return (await Service(state.db).cancel(root_id)).cancelled
 
     count = run_async(cancel())
     if as_json:

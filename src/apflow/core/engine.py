@@ -10,6 +10,9 @@ that something else already used.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -53,9 +56,17 @@ class TaskManager:
         self.default_timeout = default_timeout
         self.retry_backoff = retry_backoff
         self._runs: dict[str, TreeRun] = {}
+        #: Trees being loaded to run here, and those of them cancelled before they started.
+        self._starting: set[str] = set()
+        self._cancel_at_start: set[str] = set()
 
     async def distribute_task_tree(self, root: TaskTreeNode) -> TaskTreeNode:
         """Run every task in ``root``'s node structure; returns the same node, updated."""
+        async with self._starting_run(root.task.id):
+            await self._distribute(root)
+        return root
+
+    async def _distribute(self, root: TaskTreeNode) -> None:
         nodes = list(root.walk())
         parents = {
             n.task.id: n.parent.task.id
@@ -77,13 +88,29 @@ class TaskManager:
         order = {n.task.id: i for i, n in enumerate(nodes)}
         tasks.sort(key=lambda t: order[t.id])
         await self._run(tasks, root.task.id)
-        return root
 
     async def run_tree(self, root_id: str) -> TaskTreeNode:
         """Run (or resume) the stored tree under ``root_id``; completed results are kept."""
-        tasks = await self.task_repository.require_tree(root_id)
-        await self._run(tasks, root_id)
+        async with self._starting_run(root_id):
+            tasks = await self.task_repository.require_tree(root_id)
+            await self._run(tasks, root_id)
         return TaskTreeNode.from_tasks(tasks, root_id)
+
+    @asynccontextmanager
+    async def _starting_run(self, root_id: str) -> AsyncIterator[None]:
+        """Mark ``root_id`` as being started here, so a cancel that comes first sticks.
+
+        Why: through the database, a cancel of a tree that has not started yet would be
+        undone by the start (a resume re-runs cancelled tasks).
+        """
+        if root_id in self._starting or root_id in self._runs:
+            raise ApflowError(f"tree {root_id} is already running in this manager")
+        self._starting.add(root_id)
+        try:
+            yield
+        finally:
+            self._starting.discard(root_id)
+            self._cancel_at_start.discard(root_id)
 
     async def cancel(self, root_id: str) -> int:
         """Cancel a tree: running tasks are stopped, unfinished ones marked cancelled.
@@ -94,6 +121,10 @@ class TaskManager:
         run = self._runs.get(root_id)
         if run is not None:
             return await run.cancel()
+        if root_id in self._starting:
+            self._cancel_at_start.add(root_id)
+            tasks = await self.task_repository.require_tree(root_id)
+            return sum(1 for t in tasks if t.status not in TERMINAL_STATES)
         tasks = await self.task_repository.require_tree(root_id)
         fields = {**cancelled("cancelled by request"), "completed_at": utcnow()}
         updates = []
@@ -106,12 +137,17 @@ class TaskManager:
         events.publish(root_id, changed)
         return len(updates)
 
+    @property
+    def database_url(self) -> str | None:
+        """The URL of the session's database (with its password), for nested runs."""
+        bind = self.session.bind
+        url = getattr(bind, "url", None)
+        return url.render_as_string(hide_password=False) if url is not None else None
+
     def is_running(self, root_id: str) -> bool:
         return root_id in self._runs
 
     async def _run(self, tasks: list[TaskModel], root_id: str) -> None:
-        if root_id in self._runs:
-            raise ApflowError(f"tree {root_id} is already running in this manager")
         run = TreeRun(
             self.task_repository,
             tasks,
@@ -120,16 +156,19 @@ class TaskManager:
                 self.registry,
                 default_timeout=self.default_timeout,
                 retry_backoff=self.retry_backoff,
+                database_url=self.database_url,
             ),
             max_concurrency=self.max_concurrency,
             on_state_change=self.on_state_change,
         )
-        await run.check()
-        # Start from a clean session: unsaved changes are committed now rather than
-        # held in an open transaction that would block the run's writer.
-        await self.task_repository.commit_pending()
+        if root_id in self._cancel_at_start:
+            run.cancelled = True
         self._runs[root_id] = run
         try:
+            await run.check()
+            # Start from a clean session: unsaved changes are committed now rather than
+            # held in an open transaction that would block the run's writer.
+            await self.task_repository.commit_pending()
             with hooks.hook_repository(self.task_repository):
                 async with self.task_repository.dedicated_writer():
                     await run.execute()

@@ -52,6 +52,10 @@ class TaskContext:
 
     task: Any
     dependencies: list[DependencyOutcome] = field(default_factory=list)
+    #: The registry the task was looked up in; an executor that builds trees uses it too.
+    registry: Any = None
+    #: The database the run stores its tasks in (a URL); None when not known.
+    database_url: str | None = None
 
 
 class BaseTask:

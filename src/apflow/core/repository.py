@@ -470,14 +470,3 @@ class TaskRepository:
         for root, status, number in rows:
             counts[root][status] = number
         return counts
-
-
-async def load_tree(root_id: str, url: str | None = None) -> list[TaskModel]:
-    """Read one stored tree on a short-lived session (CLI and MCP read-only views)."""
-    from apflow.core.database import create_session
-
-    session = create_session(url)
-    try:
-        return await TaskRepository(session).require_tree(root_id)
-    finally:
-        await session.close()

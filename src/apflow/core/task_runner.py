@@ -73,8 +73,10 @@ class TaskRunner:
         default_timeout: float | None = None,
         retry_backoff: float = 0.5,
         invoke: ExecutorCall = invoke_executor,
+        database_url: str | None = None,
     ) -> None:
         self.registry = registry
+        self.database_url = database_url
         self.default_timeout = default_timeout
         self.retry_backoff = retry_backoff
         self.invoke = invoke
@@ -113,7 +115,12 @@ class TaskRunner:
         except ExecutorNotFound as exc:
             outcome = failed(str(exc), "executor_not_found")
         else:
-            executor.context = TaskContext(task=task, dependencies=deps)
+            executor.context = TaskContext(
+                task=task,
+                dependencies=deps,
+                registry=self.registry,
+                database_url=self.database_url,
+            )
             outcome = await self.attempts(task, executor, inputs)
         if hooks.has_hooks():
             await hooks.run_post_hooks(task, inputs, public_result(outcome))

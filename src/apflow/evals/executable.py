@@ -1,7 +1,7 @@
 """Is a generated tree executable? Store it and run it through the real engine.
 
-The tree goes into a temporary SQLite database through ``apflow.spec.create_tree`` and runs
-in :class:`~apflow.core.engine.TaskManager` with the case's simulated executors, which check
+The tree is stored in a temporary SQLite database and run by :class:`apflow.service.Service`
+with the case's simulated executors, which check
 their (reference-resolved) inputs against the tool's schema and answer with a value shaped
 by its output schema. Executable = every task ends ``completed``.
 """
@@ -33,26 +33,17 @@ class TreeRunner:
 
     async def check(self, tree: Any, registry: ExecutorRegistry) -> ExecutionCheck:
         """Run ``tree`` (a valid spec) to the end; never raises for a bad tree."""
-        from apflow.core.database import create_session
-        from apflow.core.engine import TaskManager
-        from apflow.spec import create_tree, parse_tree
+        from apflow.service import Service
 
+        service = Service(self.url, registry=registry, default_timeout=10.0)
         async with self._lock:
-            session = create_session(self.url)
             try:
-                spec = parse_tree(tree)
-                root = await create_tree(session, spec)
-                manager = TaskManager(session, registry=registry, default_timeout=10.0)
-                await asyncio.wait_for(
-                    manager.distribute_task_tree(root), timeout=RUN_TIMEOUT_SECONDS
-                )
-                tasks = await manager.task_repository.get_tree(root.task.id)
+                run = service.store_and_run(tree)
+                tasks = await asyncio.wait_for(run, timeout=RUN_TIMEOUT_SECONDS)
             except TimeoutError:
                 return ExecutionCheck(False, f"did not finish in {RUN_TIMEOUT_SECONDS:.0f} s")
             except Exception as exc:  # any refusal or crash means: not executable
                 return ExecutionCheck(False, f"{type(exc).__name__}: {exc}"[:300])
-            finally:
-                await session.close()
         unfinished = [t for t in tasks if t.status != "completed"]
         if not unfinished:
             return ExecutionCheck(True)

@@ -2,7 +2,8 @@
 
 They register like any plugin: the ``apflow.executors`` entry point ``builtin`` names
 :func:`register_builtins`, which the registry calls on its first lookup. Importing
-this package registers nothing.
+this package registers nothing. (``generate_executor`` builds and runs trees, so it lives
+in :mod:`apflow.service` and has an entry point of its own, ``generate``.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from apflow.core.executor import BaseTask
 from apflow.core.registry import ExecutorRegistry
 from apflow.executors.aggregate import AggregateResultsExecutor
 from apflow.executors.command import CommandExecutor
-from apflow.executors.generate import GenerateExecutor
 from apflow.executors.http import RestExecutor
 from apflow.executors.llm import LlmExecutor
 from apflow.executors.mcp_tool import McpToolExecutor
@@ -22,7 +22,6 @@ from apflow.executors.transform import TransformExecutor
 BUILTINS: tuple[type[BaseTask], ...] = (
     AggregateResultsExecutor,
     CommandExecutor,
-    GenerateExecutor,
     LlmExecutor,
     McpToolExecutor,
     RestExecutor,

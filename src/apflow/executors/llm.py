@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from apflow.core.errors import ApflowError, ConfigError
 from apflow.core.executor import BaseTask, completed, failed
+from apflow.llm.json_answer import JSONParseError, parse_json
 
 _CONTEXT_CHARS = 20_000
 
@@ -137,8 +138,6 @@ class LlmExecutor(BaseTask):
             },
         }
         if want_json:
-            from apflow.generator.parsing import JSONParseError, parse_json
-
             try:
                 result["json"] = parse_json(answer.text)
             except JSONParseError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 from apflow.generator import catalogue, prompting
 from apflow.generator.examples import compact, for_prompt
-from apflow.generator.parsing import JSONParseError, parse_json, steps_from
+from apflow.generator.parsing import steps_from
 from apflow.generator.run import Run
 from apflow.generator.schemas import (
     MAX_TASKS,
@@ -18,6 +18,7 @@ from apflow.generator.schemas import (
     strict_tree_schema,
     working_entries,
 )
+from apflow.llm.json_answer import JSONParseError, parse_json
 from apflow.spec import TaskTreeSpec
 
 #: Output budgets: a compact 10-task tree is ~600 tokens, a plan step ~35. Bounded so that a

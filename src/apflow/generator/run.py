@@ -18,9 +18,10 @@ from apflow.core.errors import GenerationError
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks
-from apflow.generator.parsing import JSONParseError, parse_json, tasks_from
+from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
 from apflow.llm.base import Completion, LLMClient, Message
+from apflow.llm.json_answer import JSONParseError, parse_json
 from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, validate_tree
 
 logger = get_logger(__name__)

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
 from apflow.core.utils.logger import get_logger
-from apflow.mcp.schemas import GenerateOut
-from apflow.mcp.service import TreeService
+from apflow.service import GenerateView, Service
 
 logger = get_logger(__name__)
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """Stats may be a dict, a dataclass or a pydantic model; the tool returns a dict."""
-    if value is None:
-        return {}
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return dict(value)
 
 
 def event_message(event: Any) -> str:
@@ -36,7 +23,7 @@ def event_message(event: Any) -> str:
 
 
 async def generate(
-    svc: TreeService,
+    svc: Service,
     ctx: Any,
     requirement: str,
     *,
@@ -44,11 +31,9 @@ async def generate(
     executors: list[str] | None = None,
     run: bool = False,
     user_id: str | None = None,
-) -> GenerateOut:
+) -> GenerateView:
     """Generate a tree (progress per generator event), and store and run it (under
     ``user_id``) when asked."""
-    from apflow.generator import generate_tree
-
     queue: asyncio.Queue[Any] = asyncio.Queue()
 
     async def relay() -> None:
@@ -62,24 +47,14 @@ async def generate(
 
     relaying = asyncio.create_task(relay())
     try:
-        result = await generate_tree(
+        return await svc.generate(
             requirement,
             mode=mode,
-            model=svc.model,
-            registry=svc.registry,
             executors=executors,
             on_event=queue.put_nowait,
+            run=run,
+            user_id=user_id,
         )
     finally:
         queue.put_nowait(None)
         await relaying
-    out = GenerateOut(
-        tasks=result.tree.to_list(),
-        mode=str(result.mode),
-        model=str(result.model),
-        fixes=[str(f) for f in result.fixes or []],
-        stats=as_dict(result.stats),
-    )
-    if run:
-        out.run = await svc.run(result.tree, wait=True, user_id=user_id)
-    return out

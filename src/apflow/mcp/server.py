@@ -20,8 +20,14 @@ from pydantic import Field, WithJsonSchema
 from apflow import __version__
 from apflow.core.errors import ApflowError, GenerationError, ValidationFailed
 from apflow.mcp.generate import generate
-from apflow.mcp.schemas import CancelOut, ExecutorList, GenerateOut, RunOut, ValidationOut
-from apflow.mcp.service import TreeService
+from apflow.service import (
+    CancelResult,
+    ExecutorList,
+    GenerateView,
+    Service,
+    TreeView,
+    ValidationView,
+)
 
 T = TypeVar("T")
 
@@ -107,10 +113,10 @@ def tool_errors(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
 
 
 def build_server(
-    db: str | None = None, *, model: str | None = None, service: TreeService | None = None
+    db: str | None = None, *, model: str | None = None, service: Service | None = None
 ) -> MCPServer:
     """An MCPServer exposing apflow's tools and resources on database ``db``."""
-    svc = service or TreeService(db, model=model)
+    svc = service or Service(db, model=model)
     mcp = MCPServer("apflow", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
     mcp.apflow_service = svc  # type: ignore[attr-defined]  # reached by tests and the CLI
 
@@ -127,7 +133,7 @@ def build_server(
             list[str] | None, Field(description="only these executor ids may be used")
         ] = None,
         run: Annotated[bool, Field(description="also store and run the tree")] = False,
-    ) -> GenerateOut:
+    ) -> GenerateView:
         """Generate a validated task tree from a requirement; optionally run it."""
         return await generate(
             svc, ctx, requirement, mode=mode, executors=executors, run=run, user_id=caller(ctx)
@@ -135,7 +141,7 @@ def build_server(
 
     @mcp.tool()
     @tool_errors
-    async def validate_task_tree(tasks: TasksArg) -> ValidationOut:
+    async def validate_task_tree(tasks: TasksArg) -> ValidationView:
         """Check a task tree; every issue comes with a hint saying how to fix it."""
         return svc.validate(tasks)
 
@@ -147,7 +153,7 @@ def build_server(
         wait: Annotated[
             bool, Field(description="false: return the root id at once, run in the background")
         ] = True,
-    ) -> RunOut:
+    ) -> TreeView:
         """Validate, store and run a task tree; returns the root id, statuses and result."""
         return await svc.run(tasks, wait=wait, user_id=caller(ctx))
 
@@ -156,7 +162,7 @@ def build_server(
     async def get_task_tree(
         root_id: Annotated[str, Field(description="root id returned by run_task_tree")],
         ctx: Context,
-    ) -> RunOut:
+    ) -> TreeView:
         """Statuses and results of a stored tree."""
         return await svc.get_tree(root_id, user_id=caller(ctx))
 
@@ -165,7 +171,7 @@ def build_server(
     async def cancel_task_tree(
         root_id: Annotated[str, Field(description="root id of the tree to cancel")],
         ctx: Context,
-    ) -> CancelOut:
+    ) -> CancelResult:
         """Cancel a tree: running tasks stop, unfinished ones are marked cancelled."""
         return await svc.cancel(root_id, user_id=caller(ctx))
 
@@ -193,9 +199,8 @@ def build_server(
     )
     async def tree_resource(root_id: str, ctx: Context) -> str:
         try:
-            return json.dumps(
-                await svc.tree_json(root_id, user_id=caller(ctx)), indent=2, default=str
-            )
+            tasks = [t.to_dict() for t in await svc.load(root_id, user_id=caller(ctx))]
+            return json.dumps(tasks, indent=2, default=str)
         except ApflowError as exc:
             raise ResourceNotFoundError(error_text(exc)) from exc
 

@@ -1,7 +1,9 @@
 """generate_executor: a plain-English requirement in, a validated task tree out (and run it).
 
-The generator is imported inside ``execute`` so that registering the built-in executors
-does not pull in the model layer.
+It lives with the service, above the generator, because it generates and stores and runs
+trees; it registers through its own ``apflow.executors`` entry point (``generate``).
+Inside a run it uses that run's registry and database. The generator is imported inside
+``execute`` so that registering executors does not pull in the model layer.
 """
 
 from __future__ import annotations
@@ -72,12 +74,18 @@ class GenerateExecutor(BaseTask):
         if invalid:
             return invalid
         from apflow.generator import generate_tree
+        from apflow.service.trees import Service
 
+        service = Service(
+            self.context.database_url if self.context else None,
+            registry=self.context.registry if self.context else None,
+        )
         try:
             generated = await generate_tree(
                 inputs["requirement"],
                 mode=inputs.get("mode", "single_shot"),
                 model=inputs.get("model"),
+                registry=service.registry,
                 executors=inputs.get("executors"),
             )
         except GenerationError as exc:
@@ -94,30 +102,15 @@ class GenerateExecutor(BaseTask):
         }
         if inputs.get("run"):
             try:
-                payload.update(await _store_and_run(generated.tree, inputs.get("user_id")))
+                stored = await service.store_and_run(generated.tree, user_id=inputs.get("user_id"))
             except ApflowError as exc:
                 return failed(f"generated tree could not run: {exc}", "run_failed", **payload)
+            root = stored[0]
+            payload.update(
+                root_task_id=root.id,
+                status=str(root.status),
+                result=root.result,
+                summary=(root.result_meta or {}).get("summary"),
+                error=root.error,
+            )
         return completed(payload)
-
-
-async def _store_and_run(tree: Any, user_id: str | None) -> dict[str, Any]:
-    """Store the tree on a session of its own and run it; the root's outcome comes back."""
-    from apflow.core.database import create_session
-    from apflow.core.engine import TaskManager
-    from apflow.spec import create_tree
-
-    session = create_session()
-    try:
-        node = await create_tree(session, tree, user_id=user_id)
-        manager = TaskManager(session)
-        await manager.distribute_task_tree(node)
-        root = node.task
-        return {
-            "root_task_id": root.id,
-            "status": str(root.status),
-            "result": root.result,
-            "summary": (root.result_meta or {}).get("summary"),
-            "error": root.error,
-        }
-    finally:
-        await session.close()
