@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from apflow.core.executor import BaseTask
 from apflow.core.registry import default_registry
 from apflow.ui import Backend, create_app
+from apflow.ui.server import console_server
 
 
 class NapExecutor(BaseTask):
@@ -88,15 +88,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = create_app(backend, **app_options)
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
+        self.server = console_server(app, host="127.0.0.1", port=self.port)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 

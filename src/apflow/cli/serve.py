@@ -114,12 +114,9 @@ def serve_ui(
         import webbrowser
 
         webbrowser.open(url)
-    import uvicorn
+    from apflow.ui.server import console_server
 
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3
-    )
     try:
-        anyio.run(uvicorn.Server(config).serve)
+        anyio.run(console_server(app, host=host, port=port).serve)
     except KeyboardInterrupt:
         console.print("stopped")

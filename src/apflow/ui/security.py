@@ -80,6 +80,8 @@ class Guard:
         self.app = app
         self._expected = f"Bearer {token}".encode() if token else None
         self.allow_remote = allow_remote
+        self.live: Any = None
+        self.backend: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
