@@ -8,18 +8,19 @@ import threading
 import time
 from typing import Any
 
-from apflow.ui import Backend, create_app
+from apflow.service import Service
+from apflow.ui import create_app
 from apflow.ui.server import console_server
 
 
 class Console:
-    def __init__(self, db: str, **backend_options: Any) -> None:
+    def __init__(self, db: str, **service_options: Any) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.backend = Backend(db, **backend_options)
-        self.server = console_server(create_app(self.backend), host="127.0.0.1", port=self.port)
+        self.service = Service(db, **service_options)
+        self.server = console_server(create_app(self.service), host="127.0.0.1", port=self.port)
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
     def __enter__(self) -> Console:

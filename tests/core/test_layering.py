@@ -47,9 +47,10 @@ ABOVE = {
     ),
     "executors": ("apflow.generator", "apflow.service", "apflow.cli", "apflow.mcp", "apflow.evals"),
     "generator": ("apflow.service", "apflow.cli", "apflow.mcp", "apflow.evals"),
-    "service": ("apflow.cli", "apflow.mcp", "apflow.evals"),
-    # the web console sits beside the CLI and the MCP server, never below them
-    "ui": ("apflow.cli", "apflow.evals"),
+    "service": ("apflow.cli", "apflow.mcp", "apflow.evals", "apflow.ui"),
+    # the web console sits beside the CLI and the MCP server (it shares the MCP token
+    # settings) and reaches the engine only through the service
+    "ui": ("apflow.cli", "apflow.evals", "apflow.spec", "apflow.generator", "apflow.executors"),
 }
 
 

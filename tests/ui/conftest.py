@@ -18,7 +18,8 @@ import pytest
 
 from apflow.core.executor import BaseTask
 from apflow.core.registry import default_registry
-from apflow.ui import Backend, create_app
+from apflow.service import Service
+from apflow.ui import create_app
 from apflow.ui.server import console_server
 
 
@@ -83,11 +84,11 @@ def free_port() -> int:
 class LiveServer:
     """``create_app`` served by uvicorn on 127.0.0.1:<free port> until :meth:`stop`."""
 
-    def __init__(self, backend: Backend, **app_options: Any) -> None:
-        self.backend = backend
+    def __init__(self, service: Service, **app_options: Any) -> None:
+        self.service = service
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(backend, **app_options)
+        app = create_app(service, **app_options)
         self.server = console_server(app, host="127.0.0.1", port=self.port)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -140,7 +141,7 @@ def scripted(tmp_path):
 
 @pytest.fixture
 def console(db_url, registry) -> Iterator[LiveServer]:
-    server = LiveServer(Backend(db_url, registry=registry)).start()
+    server = LiveServer(Service(db_url, registry=registry)).start()
     try:
         yield server
     finally:

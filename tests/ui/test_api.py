@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from apflow.cli.app import app as cli_app
-from apflow.ui import Backend
+from apflow.service import Service
 from apflow.ui import app as ui_app
 
 from .conftest import LiveServer, nap, tree
@@ -35,7 +35,7 @@ def start(console: LiveServer, tasks: list[dict[str, Any]], **body: Any) -> str:
 
 
 def finish(console: LiveServer, root_id: str) -> dict[str, dict[str, Any]]:
-    console.call(console.backend.wait(root_id))
+    console.call(console.service.wait(root_id))
     return {t["spec_id"]: t for t in get(console, f"/api/trees/{root_id}").json()["tasks"]}
 
 
@@ -273,7 +273,7 @@ def test_requests_from_other_sites_are_refused(console):
 
 @pytest.fixture
 def guarded(db_url, registry):
-    server = LiveServer(Backend(db_url, registry=registry), token=TOKEN, allow_remote=True)
+    server = LiveServer(Service(db_url, registry=registry), token=TOKEN, allow_remote=True)
     server.start()
     try:
         yield server
@@ -294,7 +294,7 @@ def test_with_a_token_every_api_request_needs_it(guarded):
     started = httpx.post(url + "/api/trees", json=body, headers=auth)
     assert started.status_code == 201
     root_id = started.json()["root_id"]
-    guarded.call(guarded.backend.wait(root_id))
+    guarded.call(guarded.service.wait(root_id))
     for path in (f"/api/trees/{root_id}/cancel", f"/api/trees/{root_id}/resume", "/api/generate"):
         assert httpx.post(url + path, json={}).status_code == 401
     events = httpx.get(url + f"/api/trees/{root_id}/events", timeout=5)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from apflow.ui import Backend
+from apflow.service import Service
 
 from .conftest import LiveServer, nap, tree
 
@@ -133,7 +133,7 @@ def console_with_model(db_url, registry, scripted):
         name="user and order report",
     )
     answer[0]["dependencies"] = ["merge"]
-    server = LiveServer(Backend(db_url, registry=registry, model=scripted(answer))).start()
+    server = LiveServer(Service(db_url, registry=registry, model=scripted(answer))).start()
     try:
         yield server
     finally:
@@ -193,7 +193,7 @@ def test_cancel_stops_a_running_tree(browser, console):
     cancel.click()
     wait_for(lambda: len(nodes(browser, "cancelled")) == 3, what="cancelled nodes")
     assert "3 task(s) cancelled" in browser.find_element(By.ID, "message").text
-    assert not console.backend.is_running(root_id)
+    assert not console.service.is_running(root_id)
 
 
 def test_task_names_and_results_show_as_text_never_as_markup(browser, console):
@@ -201,7 +201,7 @@ def test_task_names_and_results_show_as_text_never_as_markup(browser, console):
 
     evil = nap("evil", 0.0, name=XSS, inputs={"seconds": 0, "value": XSS})
     root_id = start(console, tree(evil, name=XSS))
-    console.call(console.backend.wait(root_id))
+    console.call(console.service.wait(root_id))
     browser.get(f"{console.url}/#/trees")
     link = wait_for(lambda: browser.find_elements(By.LINK_TEXT, XSS), what="the tree link")[0]
     link.click()

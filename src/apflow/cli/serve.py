@@ -100,12 +100,13 @@ def serve_ui(
     ] = False,
 ) -> None:
     """Run the web console: describe, watch and steer trees in a browser."""
-    from apflow.ui import Backend, create_app
+    from apflow.service import Service
+    from apflow.ui import create_app
     from apflow.ui.security import check_bind, configured_token
 
     token = configured_token() if allow_remote else os.environ.get("APFLOW_UI_TOKEN") or None
     check_bind(host, allow_remote=allow_remote, token=token)
-    app = create_app(Backend(state.db, model=model), token=token, allow_remote=allow_remote)
+    app = create_app(Service(state.db, model=model), token=token, allow_remote=allow_remote)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     auth = "token required" if token else "loopback only, no token"

@@ -21,7 +21,6 @@ API can hand out task names, inputs and results exactly as stored. Routes:
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 from collections.abc import AsyncIterator
@@ -47,6 +46,7 @@ from apflow.core.errors import (
 from apflow.core.models import TaskModel
 from apflow.core.states import TERMINAL_STATES, TaskStatus
 from apflow.core.utils.logger import get_logger
+from apflow.service import Service
 from apflow.ui.backend import Backend, Conflict
 from apflow.ui.live import LiveUpdates, iso, task_state
 from apflow.ui.security import Guard
@@ -88,8 +88,12 @@ def error_response(exc: ApflowError, status: int, **extra: Any) -> Response:
     )
 
 
+_ISSUE_FIELDS = ("code", "task_id", "path", "message", "hint")
+
+
 def _issues(report: Any) -> list[dict[str, Any]]:
-    return [i.model_dump(mode="json") for i in report.issues]
+    """Issues as the service's IssueView shows them (the same for /api/validate and 422)."""
+    return [{k: getattr(i, k) for k in _ISSUE_FIELDS} for i in report.issues]
 
 
 class BadRequest(ApflowError):
@@ -112,19 +116,6 @@ async def read_json(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data
-
-
-def tree_row(root: TaskModel, counts: dict[str, int]) -> dict[str, Any]:
-    return {
-        "root_id": root.id,
-        "name": root.name,
-        "status": root.status,
-        "user_id": root.user_id,
-        "created_at": iso(root.created_at),
-        "completed_at": iso(root.completed_at),
-        "counts": counts,
-        "tasks": sum(counts.values()),
-    }
 
 
 def node_row(task: TaskModel) -> dict[str, Any]:
@@ -158,34 +149,23 @@ def task_detail(task: TaskModel) -> dict[str, Any]:
     }
 
 
-def _cursor(value: tuple[datetime, str] | None) -> str | None:
-    if value is None:
-        return None
-    raw = json.dumps([value[0].isoformat(), value[1]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _parse_cursor(text: str) -> tuple[datetime, str]:
-    try:
-        created, last_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        return datetime.fromisoformat(created), str(last_id)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest(f"bad page cursor {text!r}: {exc}") from None
-
-
 def sse(event: str, data: Any) -> bytes:
     payload = json.dumps(data, default=_default, ensure_ascii=False)
     return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
 def create_app(
-    backend: Backend | None = None,
+    service: Service | None = None,
     *,
     token: str | None = None,
     allow_remote: bool = False,
 ) -> Any:
-    """The console as an ASGI app (wrapped in :class:`~apflow.ui.security.Guard`)."""
-    backend = backend or Backend()
+    """The console as an ASGI app (wrapped in :class:`~apflow.ui.security.Guard`).
+
+    ``service`` holds the database, registry and default model (default: ``Service()``);
+    trees started from the page run in this process, in ``service``'s background.
+    """
+    backend = Backend(service)
     live = LiveUpdates()
 
     @asynccontextmanager
@@ -219,20 +199,17 @@ def create_app(
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
         status = q.get("status") or None
-        if status is not None and status not in {s.value for s in TaskStatus}:
-            raise BadRequest(
-                f"unknown status {status!r}",
-                hint=f"use one of: {', '.join(s.value for s in TaskStatus)}",
-            )
-        after = _parse_cursor(q["after"]) if q.get("after") else None
         page = await backend.list_trees(
-            status=status, user_id=q.get("user") or None, limit=limit, before=after
+            status=status, user_id=q.get("user") or None, limit=limit, after=q.get("after") or None
         )
         return json_response(
             {
-                "trees": [tree_row(r, page.counts.get(r.id, {})) for r in page.roots],
+                "trees": [
+                    {**t.model_dump(mode="json"), "tasks": sum(t.counts.values())}
+                    for t in page.trees
+                ],
                 "total": page.total,
-                "next": _cursor(page.next),
+                "next": page.next_cursor,
             }
         )
 
@@ -316,11 +293,12 @@ def create_app(
 
     async def validate(request: Request) -> Response:
         body = await read_json(request)
-        report = backend.validate(body.get("tasks"))
-        return json_response({"valid": report.valid, "issues": _issues(report)})
+        return json_response(backend.validate(body.get("tasks")).model_dump(mode="json"))
 
     async def executors(request: Request) -> Response:
-        return json_response({"executors": backend.executors()})
+        return json_response(
+            {"executors": [e.model_dump(mode="json") for e in backend.executors()]}
+        )
 
     async def generate(request: Request) -> Response:
         body = await read_json(request)
@@ -384,10 +362,8 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers())
-    app.state.backend = backend
     guard = Guard(app, token=token, allow_remote=allow_remote)
     guard.live = live  # ConsoleServer ends the event streams through it
-    guard.backend = backend
     return guard
 
 
@@ -399,15 +375,13 @@ def _outcome(job: asyncio.Task[Any]) -> dict[str, Any]:
     """The last line of a generation stream: the tree, or why there is none."""
     exc = job.exception()
     if exc is None:
-        return {"event": "result", **job.result().to_dict()}
+        return {"event": "result", **job.result().model_dump(mode="json", exclude={"run"})}
     if isinstance(exc, GenerationError):
         return {
             "event": "error",
             "error": exc.args[0],
             "hint": exc.hint,
-            "issues": [
-                i.model_dump(mode="json") if hasattr(i, "model_dump") else i for i in exc.issues
-            ],
+            "issues": _issues(exc),
             "last_tree": exc.last_tree,
             "attempts": len(exc.attempts),
         }

@@ -81,7 +81,6 @@ class Guard:
         self._expected = f"Bearer {token}".encode() if token else None
         self.allow_remote = allow_remote
         self.live: Any = None
-        self.backend: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
