@@ -7,6 +7,7 @@ The schema is created on first use and stamped with a version row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import weakref
@@ -188,6 +189,29 @@ def _lost_race(exc: SQLAlchemyError) -> bool:
     return any(
         word in text for word in ("already exists", "duplicate", "unique", "database is locked")
     )
+
+
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def write_lock(bind: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+    """Held around every write transaction on a SQLite database: one writer at a time per
+    database and event loop, in the order they asked.
+
+    Why: SQLite lets one connection write at a time; the others wait in its busy handler,
+    which polls (up to every 100 ms) instead of queueing. Fifty trees running at once in one
+    server starved some writers past the 10 s busy timeout ("database is locked"). Writers of
+    one process now queue here, fairly, and SQLite's busy handler only arbitrates between
+    processes. Other databases handle concurrent writers themselves (no lock).
+    """
+    url = getattr(bind, "url", None)
+    if url is None or not str(url).startswith("sqlite"):
+        return contextlib.nullcontext()
+    loop = asyncio.get_running_loop()
+    locks = _write_locks.setdefault(loop, {})
+    return locks.setdefault(str(url), asyncio.Lock())
 
 
 def create_session(url: str | None = None) -> AsyncSession:

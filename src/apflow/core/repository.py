@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
 from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
-from apflow.core.database import ensure_schema
+from apflow.core.database import ensure_schema, write_lock
 from apflow.core.errors import ApflowError, TaskNotFound
 from apflow.core.models import MAX_ID, MAX_NAME, MAX_USER_ID, TaskModel, new_id, utcnow
 from apflow.core.states import TaskStatus, check_transition
@@ -228,7 +228,8 @@ class TaskRepository:
         async with self._lock:
             await self._check_same_tree([task])
             self.session.add(task)
-            await self.session.commit()
+            async with write_lock(self.session.bind):
+                await self.session.commit()
         return task
 
     async def create_tasks(self, rows: Sequence[dict[str, Any]]) -> list[TaskModel]:
@@ -239,7 +240,8 @@ class TaskRepository:
             await self._check_same_tree(tasks)
             try:
                 self.session.add_all(tasks)
-                await self.session.commit()
+                async with write_lock(self.session.bind):
+                    await self.session.commit()
             except Exception:
                 await self.session.rollback()
                 raise
@@ -287,7 +289,8 @@ class TaskRepository:
                 flag_modified(task, key)  # written even if a stale copy held the same value
             task.updated_at = utcnow()
             try:
-                await self.session.commit()
+                async with write_lock(self.session.bind):
+                    await self.session.commit()
             except BaseException:
                 await self.session.rollback()
                 raise
@@ -301,7 +304,7 @@ class TaskRepository:
         if not updates:
             return
         groups = group_updates(updates)
-        async with self._lock:
+        async with self._lock, write_lock(self.session.bind):
             if self._writer is not None and self._writer.dialect.name == "sqlite":
                 await write_sqlite(self._writer, groups)
             else:
@@ -309,7 +312,7 @@ class TaskRepository:
 
     async def commit_pending(self) -> None:
         """Commit whatever the session holds unsaved (a run starts from a clean session)."""
-        async with self._lock:
+        async with self._lock, write_lock(self.session.bind):
             await self.session.commit()
 
     # -- reads --------------------------------------------------------------------------
