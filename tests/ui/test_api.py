@@ -315,3 +315,51 @@ def test_serve_ui_refuses_unsafe_binds(monkeypatch):
     monkeypatch.setenv("APFLOW_UI_TOKEN", "short")
     short = runner.invoke(cli_app, ["serve", "ui", "--host", "0.0.0.0", "--allow-remote"])
     assert short.exit_code != 0 and "16 characters" in short.output
+
+
+def test_a_tree_run_by_another_process_is_followed_from_the_database(console, tmp_path, db_url):
+    """`apflow run` in a terminal: no engine commits reach the console; it reads the database."""
+    import os
+    import subprocess
+    import sys
+
+    steps = [
+        {
+            "id": f"s{i}",
+            "schemas": {"method": "command_executor"},
+            "inputs": {"argv": ["sleep", "1.2"]},
+            **({"dependencies": [f"s{i - 1}"]} if i else {}),
+        }
+        for i in range(3)
+    ]
+    spec = tree(*steps)
+    path = tmp_path / "tree.json"
+    path.write_text(json.dumps(spec))
+    env = {**os.environ, "APFLOW_ALLOW_COMMANDS": "1", "APFLOW_COMMAND_ALLOWLIST": "sleep"}
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "apflow", "--db", db_url, "run", str(path), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (trees := get(console, "/api/trees").json()["trees"]):
+            assert time.monotonic() < deadline and cli.poll() is None, cli.communicate()[0][-2000:]
+            time.sleep(0.05)
+        root_id = trees[0]["root_id"]
+        assert not console.service.is_running(root_id)
+        statuses: dict[str, str] = {}
+
+        def done(seen) -> bool:
+            statuses.update((s["id"], s["status"]) for s in seen[-1][1]["tasks"])
+            return statuses.get(root_id) == "completed"
+
+        with httpx.stream("GET", f"{console.url}/api/trees/{root_id}/events", timeout=30) as r:
+            seen = read_events(r, done)
+        pushed = [data for name, data, _ in seen if name == "tasks"]
+        assert pushed, "no change arrived after the snapshot"
+        assert set(statuses.values()) == {"completed"} and len(statuses) == 4
+    finally:
+        out, err = cli.communicate(timeout=60)
+    assert cli.returncode == 0, err

@@ -182,6 +182,37 @@ def test_a_failing_task_shows_red_with_its_error(browser, console, shots):
     browser.save_screenshot(str(shots / "ui-task-failed.png"))
 
 
+def test_the_trees_page_lists_counts_and_filters(browser, console, shots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    broken = {"id": "charge", "schemas": {"method": "broken_executor"}}
+    made = [
+        start(console, tree(nap("a", 0.0), nap("b", 0.0), name="nightly report")),
+        start(console, tree(nap("lookup", 0.0), broken, name="billing run")),
+        start(console, tree(*(nap(f"n{i}", 0.0) for i in range(5)), name="fan-out")),
+    ]
+    for root_id in made:
+        console.call(console.service.wait(root_id))
+    browser.get(f"{console.url}/#/trees")
+    rows = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#trees table tr")[1:], what="rows"
+    )
+    assert [r.find_element(By.TAG_NAME, "a").text for r in rows] == [
+        "fan-out",
+        "billing run",
+        "nightly report",
+    ]
+    assert rows[0].find_elements(By.TAG_NAME, "td")[3].text == "6"
+    assert "3 tree(s)" in browser.find_element(By.ID, "trees").text
+    browser.save_screenshot(str(shots / "ui-trees.png"))
+    billing_status = rows[1].find_element(By.CSS_SELECTOR, ".badge").text.replace(" ", "_")
+    Select(browser.find_element(By.ID, "filter-status")).select_by_value(billing_status)
+    wait_for(lambda: "1 tree(s)" in browser.find_element(By.ID, "trees").text, what="filter")
+    links = browser.find_elements(By.CSS_SELECTOR, "#trees table a")
+    assert [a.text for a in links] == ["billing run"]
+
+
 def test_cancel_stops_a_running_tree(browser, console):
     from selenium.webdriver.common.by import By
 
