@@ -297,3 +297,45 @@ def test_a_1000_task_tree_is_drawn_whole(browser, console, db_url, shots):
     # The figure that matters is in benchmarks/README.md (benchmarks/ui_render.py); this
     # bound only catches a layout gone quadratic (dagre took 41 s on this shape).
     assert stats["painted_ms"] < 15000, stats
+
+
+def test_with_a_token_the_page_asks_for_it_once(browser, db_url, registry):
+    from selenium.webdriver.common.by import By
+
+    token = "a-long-secret-token-for-the-console"
+    server = LiveServer(Service(db_url, registry=registry), token=token, allow_remote=True)
+    server.start()
+    try:
+        root_id = start_with(server, token, tree(nap("a", 0.0), name="guarded tree"))
+        server.call(server.service.wait(root_id))
+        browser.get(f"{server.url}/#/trees")
+        dialog = wait_for(
+            lambda: browser.find_element(By.ID, "login").is_displayed(), what="the token dialog"
+        )
+        assert dialog
+        assert "token" in browser.find_element(By.ID, "main").text
+        browser.find_element(By.ID, "login-token").send_keys("wrong-token")
+        browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        wait_for(lambda: browser.find_element(By.ID, "login").is_displayed(), what="asked again")
+        field = browser.find_element(By.ID, "login-token")
+        field.clear()
+        field.send_keys(token)
+        browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        link = wait_for(lambda: browser.find_elements(By.LINK_TEXT, "guarded tree"), what="list")
+        link[0].click()
+        wait_for(lambda: len(nodes(browser, "completed")) == 2, what="the graph")
+        wait_for(lambda: browser.find_element(By.ID, "live").text == "live", what="events")
+    finally:
+        browser.get("about:blank")  # (the token stays with that origin, a port of its own)
+        server.stop()
+
+
+def start_with(server: LiveServer, token: str, tasks: list[dict[str, Any]]) -> str:
+    resp = httpx.post(
+        server.url + "/api/trees",
+        json={"tasks": tasks},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.json()["root_id"]
