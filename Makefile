@@ -51,9 +51,10 @@ $(STAMP_BASE): pyproject.toml | $(VENV_OK)
 
 install-dev: $(STAMP_DEV)
 
-# The dev extras plus asyncpg, so the same venv runs the PostgreSQL tests in .ci/run.
+# The dev extras plus asyncpg and Dask, so the same venv runs the PostgreSQL tests in
+# .ci/run and the Dask runner's tests on a local cluster.
 $(STAMP_DEV): pyproject.toml | $(VENV_OK)
-	$(PIP) install -q -e '.[dev,postgres]'
+	$(PIP) install -q -e '.[dev,postgres,dask]'
 	@touch $@ $(STAMP_BASE)
 
 lint: install-dev

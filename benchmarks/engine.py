@@ -1,9 +1,12 @@
 """Engine benchmark: how fast does apflow run wide, chain and layered trees?
 
-Prints ONE JSON line: engine, shape, n, sleep_ms, max_concurrency, run_s, cpu_s (process
-CPU time during the run, all threads), tasks_per_s, peak_rss_mb, all_completed.
+Prints ONE JSON line: engine, runner, workers, shape, n, sleep_ms, max_concurrency, run_s,
+cpu_s (this process's CPU time during the run, all threads), tasks_per_s, peak_rss_mb,
+all_completed (and cluster_start_s with ``--runner dask``).
 ``--engine asyncio`` runs the same shape with a bare asyncio topological runner (no
-database): the physical limit the real engine is compared to.
+database): the physical limit the real engine is compared to. ``--runner dask --workers N``
+runs the executors on a local Dask cluster of N worker processes (started before the timer;
+``--cluster ADDRESS`` uses a running one instead), the engine staying in this process.
 
 Shapes (n tasks in total, task 0 is the root by ``parent_id``):
   wide    n independent tasks, all children of the root; ideal makespan = 1 x sleep
@@ -15,6 +18,7 @@ Tree creation (one ``create_tasks`` transaction) is not part of ``run_s``; loadi
 tree, scheduling, executing and writing every state change is.
 
     python benchmarks/engine.py --engine apflow --shape wide --n 10000
+    python benchmarks/engine.py --runner dask --workers 2 --shape wide --n 1000
 """
 
 from __future__ import annotations
@@ -91,8 +95,12 @@ async def run_asyncio(deps: list[list[int]], sleep_s: float, max_concurrency: in
 
 
 async def run_apflow(
-    deps: list[list[int]], sleep_s: float, max_concurrency: int, db_path: Path
-) -> tuple[float, float, bool]:
+    deps: list[list[int]],
+    sleep_s: float,
+    max_concurrency: int,
+    db_path: Path,
+    cluster: str | None = None,
+) -> tuple[float, float, bool, float | None]:
     from sqlalchemy import func, select
 
     from apflow.core.database import create_session, dispose_engines
@@ -115,8 +123,18 @@ async def run_apflow(
     registry.register(BenchSleep)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    runner, cluster_start_s = None, None
+    if cluster is not None:
+        from apflow.core.runners.dask import DaskRunner
+
+        started = time.perf_counter()
+        runner = DaskRunner(cluster)
+        await runner.start()
+        cluster_start_s = time.perf_counter() - started
     session = create_session(f"sqlite+aiosqlite:///{db_path}")
-    manager = TaskManager(session, max_concurrency=max_concurrency, registry=registry)
+    manager = TaskManager(
+        session, max_concurrency=max_concurrency, registry=registry, runner=runner
+    )
     ids = [new_id() for _ in deps]
     rows = [
         {
@@ -143,12 +161,17 @@ async def run_apflow(
     ).scalar_one()
     await session.close()
     await dispose_engines()
-    return run_s, cpu_s, completed == len(deps)
+    if runner is not None:
+        await runner.close()
+    return run_s, cpu_s, completed == len(deps), cluster_start_s
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=["apflow", "asyncio"], default="apflow")
+    parser.add_argument("--runner", choices=["local", "dask"], default="local")
+    parser.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
+    parser.add_argument("--cluster", default=None, help="a running Dask scheduler's address")
     parser.add_argument("--shape", choices=["wide", "chain", "layers"], default="wide")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--sleep-ms", type=float, default=0.0)
@@ -158,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
 
     deps = build_shape(args.shape, args.n)
     sleep_s = args.sleep_ms / 1000
+    cluster = None
+    if args.runner == "dask":
+        cluster = args.cluster or f"local:{args.workers}"
+    cluster_start_s = None
     if args.engine == "asyncio":
         start, cpu = time.perf_counter(), time.process_time()
         ok = asyncio.run(run_asyncio(deps, sleep_s, args.max_concurrency))
@@ -165,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             db = args.db or Path(tmp) / "bench.db"
-            run_s, cpu_s, ok = asyncio.run(run_apflow(deps, sleep_s, args.max_concurrency, db))
+            run_s, cpu_s, ok, cluster_start_s = asyncio.run(
+                run_apflow(deps, sleep_s, args.max_concurrency, db, cluster)
+            )
     print(
         json.dumps(
             {
                 "engine": args.engine,
+                "runner": args.runner,
+                "workers": (args.cluster or args.workers) if cluster else None,
                 "shape": args.shape,
                 "n": args.n,
                 "sleep_ms": args.sleep_ms,
@@ -179,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tasks_per_s": round(args.n / run_s, 1) if run_s > 0 else None,
                 "peak_rss_mb": peak_rss_mb(),
                 "all_completed": ok,
+                **({"cluster_start_s": round(cluster_start_s, 2)} if cluster_start_s else {}),
             }
         )
     )

@@ -218,3 +218,35 @@ def pytest_sessionstart(session) -> None:
             f"the installed apflow entry points are out of date ({values}); run `make install-dev`",
             returncode=4,
         )
+
+
+@pytest.fixture(autouse=True)
+def _no_cluster_from_the_environment(monkeypatch):
+    """A developer's APFLOW_DASK_ADDRESS must not send every test's tasks to their cluster."""
+    monkeypatch.delenv("APFLOW_DASK_ADDRESS", raising=False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One local Dask cluster for the whole session: 2 worker processes, 50 slots each.
+
+    Started (a few seconds) only when a test asks for it; each test connects its own
+    asynchronous client to ``dask_cluster.scheduler_address`` on its own event loop.
+    """
+    import warnings
+
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():  # its health endpoint moving off a busy port 8787
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=50,
+            dashboard_address=None,
+            host="127.0.0.1",
+        )
+    try:
+        yield cluster
+    finally:
+        cluster.close()

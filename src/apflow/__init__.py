@@ -34,11 +34,13 @@ from apflow.core.errors import (
     TaskTreeError,
     ValidationFailed,
 )
+from apflow.core.runners import ExecutorRunner, LocalRunner
 
 __version__ = "0.1.0"
 
 # Higher layers load on first use, so `import apflow` stays cheap for engine-only users.
 _LAZY = {
+    "DaskRunner": "apflow.core.runners",  # imports Dask only when used
     "generate_tree": "apflow.generator",
     "generate_tree_sync": "apflow.generator",
     "validate_tree": "apflow.spec",
@@ -60,13 +62,16 @@ __all__ = [
     "ApflowError",
     "BaseTask",
     "ConfigError",
+    "DaskRunner",
     "ExecutableTask",
     "ExecutionError",
     "ExecutorNotFound",
     "ExecutorRegistrationError",
     "ExecutorRegistry",
+    "ExecutorRunner",
     "GenerationError",
     "LLMError",
+    "LocalRunner",
     "TERMINAL_STATES",
     "TaskContext",
     "TaskManager",

@@ -59,6 +59,7 @@ def _register_groups() -> None:
     import apflow.cli.show  # noqa: F401
     import apflow.cli.tasks  # noqa: F401
     import apflow.cli.validate  # noqa: F401
+    import apflow.cli.worker  # noqa: F401
 
 
 _register_groups()

@@ -23,6 +23,15 @@ def run(
     max_concurrency: Annotated[
         int | None, typer.Option("--max-concurrency", "-c", min=1, help="Tasks running at once")
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Run executors on a Dask cluster: tcp://host:8786, or local:N for N local "
+            "worker processes (default: APFLOW_DASK_ADDRESS, else this process); "
+            "needs apflow[dask]",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON only")] = False,
 ) -> None:
     """Run a task tree. Invalid trees are refused with every issue listed; nothing is stored."""
@@ -50,6 +59,7 @@ def run(
                 root_id=task,
                 max_concurrency=max_concurrency,
                 display=pick_display(as_json),
+                cluster=cluster,
             )
         )
     except KeyboardInterrupt:

@@ -48,8 +48,35 @@ async def run_tree(
     max_concurrency: int | None = None,
     display: Display = "live",
     db: str | None = None,
+    cluster: str | None = None,
 ) -> RunState:
-    """Store ``spec`` (or load the stored tree ``root_id``) and run it to the end."""
+    """Store ``spec`` (or load the stored tree ``root_id``) and run it to the end.
+
+    ``cluster`` (else APFLOW_DASK_ADDRESS) runs the executors on a Dask cluster; it is
+    connected to, and its versions checked, before anything is stored.
+    """
+    from apflow.core.runners import LocalRunner, runner_for
+
+    runner = runner_for(cluster)
+    if not isinstance(runner, LocalRunner):
+        console.print(f"[dim]connecting to {escape(str(cluster or 'APFLOW_DASK_ADDRESS'))}...[/]")
+        await runner.start()
+        console.print(f"[dim]executors run on {escape(runner.describe())}[/]", highlight=False)
+    try:
+        return await _store_and_run(run, spec, root_id, max_concurrency, display, db, runner)
+    finally:
+        await runner.close()
+
+
+async def _store_and_run(
+    run: RunState,
+    spec: Any,
+    root_id: str | None,
+    max_concurrency: int | None,
+    display: Display,
+    db: str | None,
+    runner: Any,
+) -> RunState:
     from apflow.service import Service
 
     live = (
@@ -86,6 +113,7 @@ async def run_tree(
             on_stored=on_stored,
             on_state_change=on_change,
             max_concurrency=max_concurrency,
+            runner=runner,
         )
     finally:
         if live is not None:

@@ -10,6 +10,7 @@ that something else already used.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,16 +24,26 @@ from apflow.core.models import TaskModel, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled
+from apflow.core.runners import ExecutorRunner, runner_for
 from apflow.core.scheduler import StateListener, TreeRun
 from apflow.core.states import TERMINAL_STATES, change
 from apflow.core.task_runner import TaskRunner
 from apflow.core.tree import TaskTreeNode
+from apflow.core.utils.logger import get_logger
 
 __all__ = ["StateListener", "TaskManager"]
 
+logger = get_logger(__name__)
+
 
 class TaskManager:
-    """Runs trees stored through :attr:`task_repository` on one async session."""
+    """Runs trees stored through :attr:`task_repository` on one async session.
+
+    ``runner`` is where ready tasks' executors run: ``LocalRunner()`` (this process) or
+    ``DaskRunner(address)``. Without one, ``APFLOW_DASK_ADDRESS`` selects a DaskRunner,
+    connected for each run and closed after it; else executors run in this process.
+    A runner passed in is started when first needed and left open for its owner to close.
+    """
 
     def __init__(
         self,
@@ -43,6 +54,7 @@ class TaskManager:
         on_state_change: StateListener | None = None,
         default_timeout: float | None = None,
         retry_backoff: float = 0.5,
+        runner: ExecutorRunner | None = None,
     ) -> None:
         # Task objects must stay readable after each commit (async sessions cannot lazy-load).
         session.sync_session.expire_on_commit = False
@@ -59,6 +71,8 @@ class TaskManager:
         #: Trees being loaded to run here, and those of them cancelled before they started.
         self._starting: set[str] = set()
         self._cancel_at_start: set[str] = set()
+        self._owns_runner = runner is None
+        self._runner = runner
 
     async def distribute_task_tree(self, root: TaskTreeNode) -> TaskTreeNode:
         """Run every task in ``root``'s node structure; returns the same node, updated."""
@@ -144,6 +158,13 @@ class TaskManager:
         url = getattr(bind, "url", None)
         return url.render_as_string(hide_password=False) if url is not None else None
 
+    @property
+    def runner(self) -> ExecutorRunner:
+        """Where executors run; chosen from APFLOW_DASK_ADDRESS on first use if not given."""
+        if self._runner is None:
+            self._runner = runner_for()
+        return self._runner
+
     def is_running(self, root_id: str) -> bool:
         return root_id in self._runs
 
@@ -157,6 +178,8 @@ class TaskManager:
                 default_timeout=self.default_timeout,
                 retry_backoff=self.retry_backoff,
                 database_url=self.database_url,
+                runner=self.runner,
+                tree_id=root_id,
             ),
             max_concurrency=self.max_concurrency,
             on_state_change=self.on_state_change,
@@ -166,6 +189,8 @@ class TaskManager:
         self._runs[root_id] = run
         try:
             await run.check()
+            # A cluster that cannot be reached fails here, before any change is stored.
+            await self.runner.start()
             # Start from a clean session: unsaved changes are committed now rather than
             # held in an open transaction that would block the run's writer.
             await self.task_repository.commit_pending()
@@ -174,3 +199,17 @@ class TaskManager:
                     await run.execute()
         finally:
             self._runs.pop(root_id, None)
+            await self._release_runner(run)
+
+    async def _release_runner(self, run: TreeRun) -> None:
+        try:
+            await asyncio.shield(run.task_runner.finished())
+            if self._owns_runner and not self._runs:
+                await asyncio.shield(self.runner.close())
+        except Exception:
+            logger.warning("could not release %r after tree %s", self.runner, run.root_id)
+
+    async def close(self) -> None:
+        """Close the runner if this manager made it (it is closed after each run anyway)."""
+        if self._owns_runner and self._runner is not None:
+            await self._runner.close()

@@ -340,7 +340,16 @@ class TreeRun:
         before = sum(1 for t in self.tasks.values() if t.status not in TERMINAL_STATES)
         for fut in list(self.running):
             fut.cancel()
+        if self.running:
+            await self._stop_attempts()
         return before
+
+    async def _stop_attempts(self) -> None:
+        """Tell the executor runner to stop this tree's attempts where they run."""
+        try:
+            await asyncio.shield(self.task_runner.cancel())
+        except Exception:
+            logger.exception("could not stop the running attempts of tree %s", self.root_id)
 
     async def _poll_external_cancel(self) -> None:
         self._last_poll = time.monotonic()
@@ -358,6 +367,7 @@ class TreeRun:
         for fut in list(self.running):
             fut.cancel()
         if self.running:
+            await self._stop_attempts()
             await asyncio.gather(*self.running, return_exceptions=True)
         for fut, tid in list(self.running.items()):
             self._complete(self.tasks[tid], fut)

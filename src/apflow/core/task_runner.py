@@ -1,15 +1,17 @@
 """Running one ready task: hooks, inputs, the executor with timeout and retries, the outcome.
 
-:func:`invoke_executor` is the one place an executor's ``execute`` is called. A
 :class:`TaskRunner` is given the registry and the run's settings by the engine; the
-scheduler hands it a ready task plus a lookup for the tasks it may read.
+scheduler hands it a ready task plus a lookup for the tasks it may read. Each attempt
+goes to the run's executor runner (:mod:`apflow.core.runners`: ``LocalRunner`` in this
+process, the default, or ``DaskRunner`` on a cluster), the one place executors run;
+in process that ends in :func:`invoke_executor`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential
@@ -20,7 +22,14 @@ from apflow.core.errors import ExecutorNotFound
 from apflow.core.executor import DependencyOutcome, TaskContext
 from apflow.core.models import TaskModel
 from apflow.core.registry import ExecutorRegistry
-from apflow.core.results import failed, from_exception, normalize
+from apflow.core.results import failed
+from apflow.core.runners.base import (
+    Attempt,
+    ExecutorRunner,
+    Invoke,
+    invoke_executor,
+)
+from apflow.core.runners.local import LocalRunner
 from apflow.core.states import TaskStatus
 from apflow.core.utils.logger import get_logger
 
@@ -30,16 +39,9 @@ logger = get_logger(__name__)
 TaskLookup = Callable[[str], TaskModel | None]
 #: Records a change a pre-hook made to a task's stored inputs.
 InputsRecorder = Callable[[TaskModel, dict[str, Any]], None]
-#: Calls ``executor.execute(inputs)`` within ``timeout`` seconds (raises TimeoutError).
-ExecutorCall = Callable[[Any, dict[str, Any], float], Awaitable[Any]]
+__all__ = ["TaskRunner", "dependency_outcomes", "invoke_executor", "public_result"]
 
 _MAX_RETRY_AFTER = 60.0
-
-
-async def invoke_executor(executor: Any, inputs: dict[str, Any], timeout: float) -> Any:
-    """The one place a task's executor runs: ``execute(inputs)``, stopped after ``timeout`` s."""
-    async with asyncio.timeout(timeout):
-        return await executor.execute(inputs)
 
 
 def dependency_outcomes(task: TaskModel, lookup: TaskLookup) -> list[DependencyOutcome]:
@@ -64,7 +66,10 @@ def dependency_outcomes(task: TaskModel, lookup: TaskLookup) -> list[DependencyO
 
 
 class TaskRunner:
-    """Runs ready tasks with one registry and one set of timeout/retry defaults."""
+    """Runs one tree's ready tasks with one registry and one set of timeout/retry defaults.
+
+    ``runner`` is where executors run (default: a LocalRunner calling ``invoke``).
+    """
 
     def __init__(
         self,
@@ -72,14 +77,24 @@ class TaskRunner:
         *,
         default_timeout: float | None = None,
         retry_backoff: float = 0.5,
-        invoke: ExecutorCall = invoke_executor,
+        invoke: Invoke = invoke_executor,
         database_url: str | None = None,
+        runner: ExecutorRunner | None = None,
+        tree_id: str = "",
     ) -> None:
         self.registry = registry
         self.database_url = database_url
         self.default_timeout = default_timeout
         self.retry_backoff = retry_backoff
-        self.invoke = invoke
+        self.runner = runner if runner is not None else LocalRunner(invoke)
+        self.tree_id = tree_id
+
+    async def cancel(self) -> None:
+        """Stop the tree's attempts wherever they run (the engine then marks them)."""
+        await self.runner.cancel_tree(self.tree_id)
+
+    async def finished(self) -> None:
+        await self.runner.tree_finished(self.tree_id)
 
     async def run(
         self, task: TaskModel, lookup: TaskLookup, record_inputs: InputsRecorder
@@ -145,18 +160,36 @@ class TaskRunner:
                 f"params.retries must be an integer >= 0, got {retries!r}", "validation_error"
             )
         attempts = task.attempts or 0
+        runner = self.runner
+        grace = runner.backstop_grace
 
         async def attempt() -> dict[str, Any]:
             nonlocal attempts
             attempts += 1
-            try:
-                raw = await self.invoke(executor, inputs, timeout)
-            except TimeoutError:
-                return failed(f"task timed out after {timeout}s", "timeout", retryable=True)
-            except Exception as exc:  # an executor that raises is a failed task, not a crash
-                logger.debug("executor %s raised", task.executor_id, exc_info=True)
-                return from_exception(exc)
-            return normalize(raw)
+            call = Attempt(
+                executor,
+                inputs,
+                timeout,
+                task_id=task.id,
+                tree_id=self.tree_id,
+                number=attempts,
+                priority=task.priority,
+            )
+            if grace is None:
+                outcome = await runner.run(call)
+            else:  # the runner enforces the timeout elsewhere; this is the backstop
+                try:
+                    async with asyncio.timeout(timeout + grace):
+                        outcome = await runner.run(call)
+                except TimeoutError:
+                    return failed(
+                        f"no result from {runner!r} within the task's timeout {timeout}s "
+                        f"+ {grace}s (worker lost or cluster overloaded)",
+                        "timeout",
+                        retryable=True,
+                    )
+            attempts += outcome.pop("lost_runs", 0)  # runs a dead worker never finished
+            return outcome
 
         if retries == 0:
             outcome = await attempt()

@@ -18,6 +18,7 @@ from apflow.core.errors import ApflowError, TaskNotFound, ValidationFailed
 from apflow.core.models import TaskModel
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
+from apflow.core.runners import ExecutorRunner
 from apflow.core.states import TaskStatus
 from apflow.core.utils.logger import get_logger
 from apflow.service.views import (
@@ -142,13 +143,15 @@ class Service:
         on_stored: StoredListener | None = None,
         on_state_change: StateListener | None = None,
         max_concurrency: int | None = None,
+        runner: ExecutorRunner | None = None,
     ) -> list[TaskModel]:
         """Store ``tree`` and run it, or resume the stored tree ``root_id``; wait for the end.
 
         ``tree`` must already be valid for this registry (see :meth:`valid_spec`); a
         structurally broken one raises ValidationFailed before anything is stored. Returns
         every task of the tree as stored at the end, root first. Cancelling the calling
-        coroutine (Ctrl-C) marks unfinished tasks cancelled before it returns.
+        coroutine (Ctrl-C) marks unfinished tasks cancelled before it returns. ``runner``
+        is where executors run (default: APFLOW_DASK_ADDRESS, else this process).
         """
         if (tree is None) == (root_id is None):
             raise ApflowError("give either a tree to store and run or the root id of a stored one")
@@ -160,6 +163,7 @@ class Service:
                 max_concurrency=max_concurrency or self.max_concurrency,
                 on_state_change=on_state_change,
                 default_timeout=self.default_timeout,
+                runner=runner,
             )
             if tree is not None:
                 node = await create_tree(session, tree, user_id=user_id)

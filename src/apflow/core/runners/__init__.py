@@ -1,0 +1,59 @@
+"""Task runners: where a ready task's executor runs (this process, or a Dask cluster).
+
+``DaskRunner`` is loaded on first use, so ``import apflow`` never imports Dask.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from apflow.core.runners.base import (
+    Attempt,
+    ExecutorRunner,
+    TaskSnapshot,
+    execute_attempt,
+    invoke_executor,
+)
+from apflow.core.runners.local import LocalRunner
+
+if TYPE_CHECKING:
+    from apflow.core.runners.dask import DaskRunner
+
+#: Names a Dask scheduler (``tcp://host:8786``) or ``local:N``; selects DaskRunner.
+ADDRESS_ENV = "APFLOW_DASK_ADDRESS"
+
+
+def runner_for(cluster: str | None = None) -> ExecutorRunner:
+    """The runner for ``cluster`` (an address or ``local:N``), else APFLOW_DASK_ADDRESS.
+
+    Neither given: the in-process LocalRunner.
+    """
+    address = cluster or os.environ.get(ADDRESS_ENV, "").strip()
+    if not address:
+        return LocalRunner()
+    from apflow.core.runners.dask import DaskRunner, import_distributed
+
+    import_distributed()  # without the extra: one line naming it, before anything runs
+    return DaskRunner(address)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DaskRunner":
+        from apflow.core.runners.dask import DaskRunner
+
+        return DaskRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ADDRESS_ENV",
+    "DaskRunner",
+    "Attempt",
+    "ExecutorRunner",
+    "LocalRunner",
+    "TaskSnapshot",
+    "execute_attempt",
+    "invoke_executor",
+    "runner_for",
+]

@@ -1,0 +1,477 @@
+"""DaskRunner: ready tasks' executors run on a Dask distributed cluster.
+
+The engine still schedules, retries, cancels and writes every state; this runner only
+ships one attempt of each ready task to the cluster and brings its outcome back.
+
+Throughput: the attempts the engine starts in one scheduling round are submitted
+together (one ``client.map`` per tree and priority). Attempts of an executor that
+recently finished in under ``chunk_below`` seconds are grouped into chunks that run
+concurrently on one worker and come back together, so a tree of tiny tasks is not
+limited by Dask's per-task overhead; everything else is one Dask task per attempt, so
+a slow task never holds back a fast one. Nothing here needs the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import os
+import statistics
+import uuid
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from apflow.core.config import megabytes
+from apflow.core.errors import ConfigError
+from apflow.core.results import failed
+from apflow.core.runners import ADDRESS_ENV
+from apflow.core.runners.base import Attempt, ExecutorRunner, TaskSnapshot
+from apflow.core.runners.dask_worker import (
+    RUNS_KEY,
+    Shipment,
+    ShippedAttempt,
+    local_versions,
+    run_batch,
+    version_mismatch,
+    worker_versions,
+)
+from apflow.core.utils.logger import get_logger
+
+logger = get_logger(__name__)
+
+DASK_EXTRA_HINT = "pip install 'apflow[dask]'"
+
+
+def import_distributed() -> Any:
+    """``distributed``, or a one-line ConfigError naming the extra that provides it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(
+            f"running tasks on a Dask cluster needs the dask extra: {DASK_EXTRA_HINT}"
+        ) from None
+    return distributed
+
+
+def parse_local(address: str) -> int | None:
+    """``local`` -> one worker per core, ``local:N`` -> N workers, anything else -> None."""
+    if address == "local":
+        return max(1, os.cpu_count() or 1)
+    if not address.startswith("local:"):
+        return None
+    count = address.removeprefix("local:")
+    if not count.isdigit() or int(count) < 1:
+        raise ConfigError(
+            f"cluster {address!r}: local:N needs a worker count >= 1",
+            hint="for example --cluster local:2",
+        )
+    return int(count)
+
+
+@dataclass
+class _Entry:
+    attempt: Attempt
+    future: asyncio.Future[dict[str, Any]]
+    batch: _Batch | None = None
+
+
+@dataclass
+class _Batch:
+    key: str
+    entries: list[_Entry]
+    tree: _Tree
+    dask_future: Any = None
+
+
+@dataclass
+class _Tree:
+    token: str
+    batches: set[str] = field(default_factory=set)
+    cancelled: bool = False
+
+
+class DaskRunner(ExecutorRunner):
+    """Runs executors on a Dask cluster.
+
+    ``address``: ``"tcp://host:8786"``, ``"local:N"`` (a local cluster of N worker
+    processes, started and stopped by this runner), a ``distributed.Client``, or None
+    for ``APFLOW_DASK_ADDRESS`` (``local``, one worker per core, when that is unset).
+    """
+
+    def __init__(
+        self,
+        address: str | Any | None = None,
+        *,
+        chunk_below: float = 0.05,
+        chunk_size: int = 64,
+        max_result_mb: int | None = None,
+        timeout_grace: float = 60.0,
+        connect_timeout: float = 30.0,
+        threads_per_worker: int = 50,
+    ) -> None:
+        if address is None:
+            address = os.environ.get(ADDRESS_ENV, "").strip() or "local"
+        if isinstance(address, str):
+            parse_local(address)  # a bad local:N fails here, not at the first run
+        self.address = address
+        self.chunk_below = chunk_below
+        self.chunk_size = max(1, chunk_size)
+        self.max_result_bytes = (
+            megabytes("APFLOW_DASK_MAX_RESULT_MB", 16, "send results of any size")
+            if max_result_mb is None
+            else max_result_mb << 20
+        )
+        self.backstop_grace = timeout_grace
+        self.connect_timeout = connect_timeout
+        self.threads_per_worker = threads_per_worker
+        self.client: Any = None
+        self._cluster: Any = None
+        self._own_client = False
+        self._start_lock: asyncio.Lock | None = None
+        self._versions = local_versions()
+        self._pending: list[_Entry] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._batches: dict[str, _Batch] = {}
+        self._trees: dict[str, _Tree] = {}
+        self._durations: dict[str, deque[float]] = {}
+        self._short: set[str] = set()  # executors whose attempts go in chunks
+        self._waiters: set[asyncio.Task[None]] = set()
+        self._seq = itertools.count()
+        self._workers_at_connect: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        where = self.address if isinstance(self.address, str) else "a distributed.Client"
+        return f"DaskRunner({where!r})"
+
+    def describe(self) -> str:
+        if self.client is None:
+            return f"a Dask cluster ({self!r}, not connected)"
+        workers = self._workers_at_connect
+        kind = "local Dask cluster" if self._cluster is not None else "Dask cluster"
+        return (
+            f"the {kind} at {self.scheduler_address} "
+            f"({len(workers)} workers, {sum(workers.values())} slots when connected)"
+        )
+
+    @property
+    def scheduler_address(self) -> str | None:
+        return self.client.scheduler.address if self.client is not None else None
+
+    # -- connecting -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.client is not None:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self.client is not None:
+                return
+            client = await self._connect()
+            try:
+                await self._check_cluster(client)
+            except BaseException:
+                await self._disconnect(client)
+                raise
+            self.client = client
+
+    async def _connect(self) -> Any:
+        distributed = import_distributed()
+        address = self.address
+        if not isinstance(address, str):
+            if not isinstance(address, distributed.Client):
+                raise ConfigError(
+                    f"DaskRunner needs an address or a distributed.Client, got {address!r}"
+                )
+            if address.asynchronous:
+                return address
+            address = address.scheduler.address  # a blocking client: open our own async one
+        self._own_client = True
+        workers = parse_local(address)
+        if workers is not None:
+            with warnings.catch_warnings():  # its health endpoint moving off a busy port 8787
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                self._cluster = await self._local_cluster(distributed, workers)
+            return await distributed.Client(self._cluster, asynchronous=True)
+        try:
+            return await distributed.Client(
+                address, asynchronous=True, timeout=self.connect_timeout
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot connect to the Dask scheduler at {address!r}: {exc}",
+                hint="start one with `dask scheduler`, "
+                f"then workers with `apflow worker {address}`",
+            ) from None
+
+    async def _local_cluster(self, distributed: Any, workers: int) -> Any:
+        return await distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=self.threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            asynchronous=True,
+            preload=["apflow.core.runners.dask_worker"],
+        )
+
+    async def _check_cluster(self, client: Any) -> None:
+        """At least one worker, and the same apflow, dask, distributed and Python everywhere."""
+        where = client.scheduler.address
+        try:
+            await client.wait_for_workers(1, timeout=self.connect_timeout)
+        except TimeoutError:
+            raise ConfigError(
+                f"the Dask scheduler at {where} has no workers after {self.connect_timeout:g}s",
+                hint=f"start some with `apflow worker {where}`",
+            ) from None
+        problems = []
+        identity = await client.scheduler.identity(n_workers=-1)
+        self._workers_at_connect = {
+            address: worker.get("nthreads", 0)
+            for address, worker in (identity.get("workers") or {}).items()
+        }
+        info = await client.get_versions(check=False)
+        scheduler = (info.get("scheduler") or {}).get("packages") or {}
+        wanted = {k: v for k, v in self._versions.items() if k in ("dask", "distributed")}
+        seen = {k: scheduler.get(k) or "not installed" for k in wanted}
+        problem = version_mismatch(wanted, seen, f"the Dask scheduler at {where}")
+        if problem:
+            problems.append(problem)
+        for worker, versions in (await client.run(worker_versions, on_error="return")).items():
+            if isinstance(versions, BaseException):
+                problems.append(f"Dask worker {worker} cannot import apflow ({versions})")
+                continue
+            problem = version_mismatch(self._versions, versions, f"Dask worker {worker}")
+            if problem:
+                problems.append(problem)
+        if problems:
+            raise ConfigError(
+                "; ".join(problems),
+                hint="install the same apflow, dask, distributed and Python versions on "
+                "every machine (docs/distributed.md)",
+            )
+
+    async def close(self) -> None:
+        for entry in self._pending:
+            entry.future.cancel()
+        self._pending.clear()
+        for waiter in list(self._waiters):
+            waiter.cancel()
+        if self._waiters:
+            await asyncio.gather(*self._waiters, return_exceptions=True)
+        client, self.client = self.client, None
+        if client is not None:
+            await self._disconnect(client)
+
+    async def _disconnect(self, client: Any) -> None:
+        if self._own_client:
+            await client.close()
+        if self._cluster is not None:
+            cluster, self._cluster = self._cluster, None
+            await cluster.close()
+
+    # -- running --------------------------------------------------------------------------
+
+    async def run(self, attempt: Attempt) -> dict[str, Any]:
+        if self.client is None:
+            await self.start()
+        loop = asyncio.get_running_loop()
+        entry = _Entry(attempt, loop.create_future())
+        self._pending.append(entry)
+        if self._flush_handle is None:
+            self._flush_handle = loop.call_soon(self._flush)
+        try:
+            return await entry.future
+        except asyncio.CancelledError:
+            self._abandon(entry)
+            raise
+
+    def _abandon(self, entry: _Entry) -> None:
+        """The engine stopped waiting: drop the attempt if nothing else shares its Dask task."""
+        batch = entry.batch
+        if batch is None or batch.dask_future is None:
+            return  # not submitted yet: the flush skips it
+        if all(e.future.done() for e in batch.entries):
+            self._waiters.add(asyncio.ensure_future(self.client.cancel([batch.dask_future])))
+
+    def _flush(self) -> None:
+        """Submit every attempt queued since the last flush: one ``map`` per tree and priority."""
+        self._flush_handle = None
+        pending, self._pending = self._pending, []
+        groups: dict[tuple[str, int, bool], list[_Entry]] = {}
+        for entry in pending:
+            if entry.future.done():
+                continue
+            attempt = entry.attempt
+            short = attempt.executor_id in self._short
+            groups.setdefault((attempt.tree_id, attempt.priority, short), []).append(entry)
+        workers = max(1, len(self.client.scheduler_info(n_workers=-1).get("workers", {})))
+        for (tree_id, priority, short), entries in groups.items():
+            tree = self._trees.get(tree_id)
+            if tree is None:
+                tree = self._trees[tree_id] = _Tree(f"{tree_id}-{uuid.uuid4().hex[:8]}")
+            if short:
+                count = max(math.ceil(len(entries) / self.chunk_size), min(len(entries), workers))
+                size = math.ceil(len(entries) / count)
+                chunks = [entries[i : i + size] for i in range(0, len(entries), size)]
+            else:
+                chunks = [[e] for e in entries]
+            self._submit(tree, priority, chunks)
+
+    def _submit(self, tree: _Tree, priority: int, chunks: list[list[_Entry]]) -> None:
+        batches = []
+        for chunk in chunks:
+            first = chunk[0].attempt
+            extra = f"+{len(chunk) - 1}" if len(chunk) > 1 else ""
+            key = f"apflow-{first.task_id}-{first.number}{extra}-{tree.token[-8:]}"
+            if key in self._batches:
+                key = f"{key}-{next(self._seq)}"
+            batch = _Batch(key, chunk, tree)
+            for entry in chunk:
+                entry.batch = batch
+            batches.append(batch)
+        shipments = []
+        for batch in list(batches):
+            try:
+                shipments.append(
+                    Shipment([_shippable(e.attempt) for e in batch.entries], batch.key)
+                )
+            except Exception as exc:  # an executor class that cannot be pickled at all
+                batches.remove(batch)
+                for entry in batch.entries:
+                    entry.future.set_result(_unshippable(exc, entry.attempt))
+        if not batches:
+            return
+        futures = self.client.map(
+            run_batch,
+            shipments,
+            key=[b.key for b in batches],
+            priority=-priority,  # apflow: 0 is most urgent; Dask: higher runs first
+            pure=False,
+            tree_token=tree.token,
+            expected_versions=self._versions,
+            max_result_bytes=self.max_result_bytes,
+        )
+        for batch, future in zip(batches, futures, strict=True):
+            batch.dask_future = future
+            self._batches[batch.key] = batch
+            tree.batches.add(batch.key)
+            waiter = asyncio.ensure_future(self._await_batch(batch))
+            self._waiters.add(waiter)
+            waiter.add_done_callback(self._waiters.discard)
+
+    async def _await_batch(self, batch: _Batch) -> None:
+        try:
+            outcomes = await batch.dask_future
+        except asyncio.CancelledError:
+            if self.client is None:  # closing
+                raise
+            outcomes = [_lost(None, e.attempt) for e in batch.entries]
+        except Exception as exc:
+            outcomes = [_lost(exc, e.attempt) for e in batch.entries]
+        finally:
+            self._batches.pop(batch.key, None)
+            batch.tree.batches.discard(batch.key)
+            batch.dask_future = None  # the scheduler may forget the task now
+        for entry, outcome in zip(batch.entries, outcomes, strict=True):
+            seconds = outcome.pop("seconds", None)
+            if seconds is not None:
+                self._observe(entry.attempt.executor_id, seconds)
+            if not entry.future.done():
+                entry.future.set_result(outcome)
+
+    def _observe(self, executor_id: str, seconds: float) -> None:
+        """Chunk an executor once its median time is under ``chunk_below``; stop above 10x.
+
+        Why the gap: inside a busy chunk even a no-op measures tens of milliseconds, and
+        flipping back to one Dask task per attempt costs ~10x in throughput.
+        """
+        samples = self._durations.get(executor_id)
+        if samples is None:
+            samples = self._durations[executor_id] = deque(maxlen=32)
+        samples.append(seconds)
+        median = statistics.median(samples)
+        if median < self.chunk_below:
+            self._short.add(executor_id)
+        elif median > 10 * self.chunk_below:
+            self._short.discard(executor_id)
+
+    # -- cancellation and clean-up ----------------------------------------------------------
+
+    async def cancel_tree(self, tree_id: str) -> None:
+        """Set the tree's cancel flag (running attempts stop) and drop its queued Dask tasks."""
+        tree = self._trees.get(tree_id)
+        if tree is None or self.client is None or tree.cancelled:
+            return
+        tree.cancelled = True
+        from distributed import Event
+
+        await Event(f"apflow-cancel-{tree.token}", client=self.client).set()
+        queued = [self._batches[k].dask_future for k in tree.batches if k in self._batches]
+        if queued:
+            await self.client.cancel(queued)
+
+    async def tree_finished(self, tree_id: str) -> None:
+        """Forget the tree: its watchers on the workers wake up and end, its counters go."""
+        tree = self._trees.pop(tree_id, None)
+        if tree is None or self.client is None:
+            return
+        from distributed import Event
+
+        # Setting wakes every worker's watcher of this tree (nothing of it runs any more,
+        # or it was abandoned and should stop); clearing then deletes the flag.
+        event = Event(f"apflow-cancel-{tree.token}", client=self.client)
+        await event.set()
+        await event.clear()
+        try:
+            await self.client.run_on_scheduler(_forget_runs, tree.token)
+        except Exception:  # apflow is not importable on the scheduler: leave a stub
+            await self.client.set_metadata([RUNS_KEY, tree.token], None)
+
+
+def _shippable(attempt: Attempt) -> ShippedAttempt:
+    """The attempt as plain data for a worker: the executor's class, a snapshot of the task."""
+    context = attempt.executor.context
+    task = getattr(context, "task", None)
+    if task is not None and not isinstance(task, TaskSnapshot):
+        task = TaskSnapshot.of(task)
+    return ShippedAttempt(
+        executor=type(attempt.executor),
+        executor_id=attempt.executor_id,
+        inputs=attempt.inputs,
+        timeout=attempt.timeout,
+        task=task,
+        dependencies=list(getattr(context, "dependencies", None) or []),
+        database_url=getattr(context, "database_url", None),
+    )
+
+
+def _unshippable(exc: Exception, attempt: Attempt) -> dict[str, Any]:
+    return failed(
+        f"executor {attempt.executor_id!r} cannot be sent to a Dask worker "
+        f"({type(exc).__name__}: {exc}); define it in an importable module",
+        "executor_not_shippable",
+        retryable=False,
+    )
+
+
+def _lost(exc: BaseException | None, attempt: Attempt) -> dict[str, Any]:
+    """The outcome of an attempt whose Dask task failed outside the executor."""
+    from distributed import KilledWorker
+
+    if exc is None or isinstance(exc, KilledWorker):
+        return failed(
+            "the Dask task running this attempt was lost "
+            f"({exc or 'cancelled by the cluster'}); workers died or the scheduler restarted",
+            "worker_lost",
+            retryable=True,
+        )
+    return failed(f"{type(exc).__name__}: {exc}", type(exc).__name__, retryable=False)
+
+
+def _forget_runs(token: str, dask_scheduler: Any = None) -> None:
+    dask_scheduler.task_metadata.get(RUNS_KEY, {}).pop(token, None)
