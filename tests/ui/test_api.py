@@ -317,17 +317,21 @@ def test_serve_ui_refuses_unsafe_binds(monkeypatch):
     assert short.exit_code != 0 and "16 characters" in short.output
 
 
-def test_a_tree_run_by_another_process_is_followed_from_the_database(console, tmp_path, db_url):
+def test_a_tree_run_by_another_process_is_followed_from_the_database(
+    console, tmp_path, db_url, monkeypatch
+):
     """`apflow run` in a terminal: no engine commits reach the console; it reads the database."""
     import os
     import subprocess
     import sys
 
+    monkeypatch.setattr(ui_app, "POLL_SECONDS", 0.3)  # 2 s in use; shorter keeps the test short
+
     steps = [
         {
             "id": f"s{i}",
             "schemas": {"method": "command_executor"},
-            "inputs": {"argv": ["sleep", "1.2"]},
+            "inputs": {"argv": ["sleep", "0.6"]},
             **({"dependencies": [f"s{i - 1}"]} if i else {}),
         }
         for i in range(3)

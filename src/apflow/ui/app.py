@@ -237,9 +237,9 @@ def create_app(
     async def tree_events(request: Request) -> Response:
         root_id = request.path_params["root_id"]
         await backend.tree(root_id)  # 404 now rather than inside the stream
-        watcher = live.watch(root_id)
 
         async def stream() -> AsyncIterator[bytes]:
+            watcher = live.watch(root_id)
             try:
                 # Read after subscribing: a commit between the two is sent twice, never lost.
                 tasks = await backend.tree(root_id)

@@ -117,9 +117,6 @@ class LiveUpdates:
             if not watchers:
                 del self._watchers[root_id]
 
-    def watching(self, root_id: str) -> int:
-        return len(self._watchers.get(root_id, ()))
-
     def _on_commit(self, root_id: str, tasks: Sequence[TaskModel]) -> None:
         if root_id not in self._watchers:
             return
