@@ -41,6 +41,8 @@ def tool_entries() -> list[dict]:
                 "output_schema": source.get("output_schema") or fallback.get("output_schema"),
             }
         )
+        if source.get("offer_when"):
+            entries[-1]["offer_when"] = source["offer_when"]
         if not source:
             print(f"note: {name} is not registered; using its expected schema", file=sys.stderr)
     return entries

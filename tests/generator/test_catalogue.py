@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from apflow.core.errors import ExecutorRegistrationError
 from apflow.core.executor import BaseTask
 from apflow.core.registry import ExecutorRegistry
 from apflow.executors.aggregate import AggregateResultsExecutor
@@ -132,3 +135,65 @@ def test_render_is_two_lines_per_executor():
     text = catalogue.render(entries)
     assert len(entries) == 6 and len(text.splitlines()) == 2 * 6
     assert "- weather_executor: Get the weather forecast for a city" in text
+
+
+def _registry_with_glue() -> ExecutorRegistry:
+    registry = ExecutorRegistry()
+    registry.register(AggregateResultsExecutor)
+    registry.register(_executor("fetch_executor", "Fetch a URL", ["url"]))
+    glue = _executor("reshape_executor", "Reshape data: pick or merge", ["data"])
+    glue.offer_when = r"\b(merge|pick\w*)\b"
+    registry.register(glue)
+    return registry
+
+
+def test_an_executor_with_offer_when_is_offered_only_when_the_request_asks_for_it():
+    registry = _registry_with_glue()
+
+    def ids(requirement: str, allow: list[str] | None = None) -> set[str]:
+        return {e["id"] for e in catalogue.offered(registry, allow=allow, requirement=requirement)}
+
+    assert "reshape_executor" not in ids("Fetch a and b in parallel and collect both results")
+    assert "reshape_executor" in ids("Fetch a and b and MERGE them into one object")
+    assert "reshape_executor" in ids("fetch a, then picking the title")
+    # naming the executor is asking for it
+    assert "reshape_executor" in ids("fetch a and give it to reshape_executor")
+    # an allow-list narrows; it does not lift the condition
+    allow = ["fetch_executor", "reshape_executor"]
+    assert ids("Fetch a and b", allow) == {"aggregate_results_executor", "fetch_executor"}
+    # without a requirement (listing executors) everything is there
+    assert "reshape_executor" in {e["id"] for e in catalogue.offered(registry)}
+
+
+def test_offer_when_must_be_a_regular_expression_at_registration():
+    broken = _executor("broken_executor", "x", ["a"])
+    broken.offer_when = r"(merge"
+    with pytest.raises(ExecutorRegistrationError, match="offer_when is not a regular expression"):
+        ExecutorRegistry().register(broken)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "offered"),
+    [
+        # held out from the builtin suite: phrasings written for this test
+        ("Get https://a.example/x and https://a.example/y and return both", False),
+        ("Scrape https://news.example and summarise it with the LLM", False),
+        ("Download the list from https://a.example/list and keep only the open ones", True),
+        ("Fetch https://a.example/users and pick their email fields", True),
+        ("Call two endpoints and combine the answers into a single object", True),
+        ("Count the items returned by https://a.example/items", True),
+    ],
+)
+def test_transform_is_offered_for_reshaping_requests_only(request_text: str, offered: bool):
+    from apflow.core.registry import default_registry
+
+    ids = {e["id"] for e in catalogue.offered(default_registry, requirement=request_text)}
+    assert ("transform_executor" in ids) is offered
+
+
+def test_a_first_sentence_is_not_cut_inside_brackets():
+    text = "Call an HTTP API (GET/POST/...; JSON endpoints) and return the status. More."
+    assert (
+        catalogue._short(text, 200)
+        == "Call an HTTP API (GET/POST/...; JSON endpoints) and return the status"
+    )

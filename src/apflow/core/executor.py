@@ -71,6 +71,11 @@ class BaseTask:
     #: Class-level input schema; override :meth:`get_input_schema` for dynamic ones.
     input_schema: ClassVar[dict[str, Any] | None] = None
     output_schema: ClassVar[dict[str, Any] | None] = None
+    #: A regular expression (case-insensitive) a requirement must match for the generator
+    #: to offer this executor unasked; empty means always offered. For glue executors that
+    #: small models add "just in case" (an extra merge step nobody asked for): an
+    #: allow-list that names the executor offers it regardless.
+    offer_when: ClassVar[str] = ""
 
     context: TaskContext | None = None
 

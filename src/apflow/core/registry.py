@@ -9,6 +9,7 @@ are loaded on a registry's first lookup, so ``import apflow`` stays cheap.
 from __future__ import annotations
 
 import difflib
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -63,6 +64,14 @@ class ExecutorRegistry:
             raise ExecutorRegistrationError(
                 f"executor {executor_id!r}: input schema must be a dict"
             )
+        offer_when = getattr(cls, "offer_when", "") or ""
+        try:
+            re.compile(offer_when)
+        except (re.error, TypeError) as exc:
+            raise ExecutorRegistrationError(
+                f"executor {executor_id!r}: offer_when is not a regular expression: {exc}",
+                hint="set offer_when to a Python regex such as r'\\b(merge|pick)\\b', or ''",
+            ) from None
         with self._lock:
             existing = self._classes.get(executor_id)
             if existing is not None and existing is not cls and not override:
@@ -151,6 +160,7 @@ class ExecutorRegistry:
             "description": (cls.description or (cls.__doc__ or "")).strip(),
             "input_schema": instance.get_input_schema(),
             "output_schema": instance.get_output_schema(),
+            "offer_when": getattr(cls, "offer_when", "") or "",
         }
 
     def list(self) -> list[dict[str, Any]]:

@@ -108,6 +108,7 @@ def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
         "description": (tool.get("description") or tool["name"]).strip(),
         "input_schema": input_schema,
         "output_schema": output_schema,
+        "offer_when": tool.get("offer_when") or "",
         "execute": execute,
         "__module__": __name__,
     }

@@ -39,6 +39,9 @@ class McpToolExecutor(BaseTask):
         "Call one tool on an MCP server, started with command+args (stdio) or reached at a "
         "streamable-HTTP url; returns the tool's structured result and its text."
     )
+    #: Offered to the generator only when the request speaks of MCP or a tool: otherwise a
+    #: small model reaches for it as a generic "enrich" step.
+    offer_when = r"\bmcp|model context protocol|\btools?\b"
     input_schema = {
         "type": "object",
         "required": ["tool"],

@@ -41,6 +41,13 @@ class TransformExecutor(BaseTask):
         "template or count (operations); an LLM needs no reshaping before it reads a result. "
         "Data comes from 'data', or merged from the results of the dependency ids in 'sources'."
     )
+    #: Offered to the generator only when the request asks for reshaping: every result is
+    #: collected by the root anyway, and small models otherwise add a merge nobody wanted.
+    offer_when = (
+        r"\b(merg\w*|combin\w* (?:\w+ ){0,3}into|pick\w*|pluck\w*|filter\w*|keep(?:ing)? only"
+        r"|only (?:the|those|items|entries|records|rows)|fields?|templat\w*|format\w*"
+        r"|reshap\w*|transform\w*|count\w*|renam\w*|flatten\w*)\b"
+    )
     input_schema = {
         "type": "object",
         "properties": {

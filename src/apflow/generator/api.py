@@ -57,7 +57,9 @@ def build_offer(
                     f"{u}: did you mean {', '.join(c) or '?'}" for u, c in closest.items()
                 ),
             )
-    entries = catalogue.offered(registry, allow=allow, permits=policy.allows)
+    entries = catalogue.offered(
+        registry, allow=allow, permits=policy.allows, requirement=requirement
+    )
     chosen = catalogue.select(entries, requirement, limit=max(2, catalogue_limit))
     ids = {e["id"] for e in chosen}
     return modes.Offer(entries=chosen, examples=examples.pick(requirement, ids))

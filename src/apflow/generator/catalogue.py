@@ -96,8 +96,16 @@ def offered(
     *,
     allow: Iterable[str] | None = None,
     permits: Callable[[str], bool] | None = None,
+    requirement: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Registry descriptions the model may use: allow-list and policy applied, aggregator kept."""
+    """Registry descriptions the model may use: allow-list and policy applied, aggregator kept.
+
+    An executor that declares ``offer_when`` is offered only when the ``requirement``
+    matches it or names the executor's id: a small model shown ``transform_executor`` adds a
+    merge or pick step to trees whose request asked for none (the main false-edge source on
+    the builtin suite), while a request that says "merge", "pick" or "keep only" still gets
+    it. An allow-list only narrows what may be used, so it does not lift the condition.
+    """
     wanted = set(allow) if allow is not None else None
     out = []
     for executor_id in registry.ids():
@@ -108,13 +116,33 @@ def offered(
                 continue
             if permits is not None and not permits(executor_id):
                 continue
-        out.append(registry.describe(executor_id))
+        entry = registry.describe(executor_id)
+        if requirement is not None and not _asked_for(entry, requirement):
+            continue
+        out.append(entry)
     return out
 
 
+def _asked_for(entry: dict[str, Any], requirement: str) -> bool:
+    trigger = entry.get("offer_when") or ""
+    if not trigger or entry["id"] in requirement:
+        return True
+    return re.search(trigger, requirement, flags=re.IGNORECASE) is not None
+
+
 def _short(text: str, limit: int) -> str:
+    """The first sentence, cut to ``limit``: a ``.`` or ``;`` inside brackets ends nothing
+    ("Call an HTTP API (GET/POST/...; JSON endpoints)" stays whole)."""
     text = " ".join((text or "").split())
-    first = re.split(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.;])\s", text, maxsplit=1)[0].rstrip(".;")
+    first, depth = text, 0
+    for match in re.finditer(r"[()]|(?<!e\.g\.)(?<!i\.e\.)(?<=[.;])\s", text):
+        token = match.group()
+        if token in "()":
+            depth = max(0, depth + (1 if token == "(" else -1))
+        elif depth == 0:
+            first = text[: match.start()]
+            break
+    first = first.rstrip(".;")
     return first if len(first) <= limit else first[: limit - 3].rstrip() + "..."
 
 
