@@ -56,7 +56,7 @@ def score(
     out.print(_metrics_table(result))
 
 
-def _client(model: str | None, record: Path | None, replay: Path | None):
+def _client(model: str | None, record: Path | None, replay: Path | None, extend: bool = False):
     from apflow.evals.cassette import RecordingClient, ReplayClient
     from apflow.llm import get_client
 
@@ -65,7 +65,8 @@ def _client(model: str | None, record: Path | None, replay: Path | None):
     if replay:
         return ReplayClient(replay)
     client = get_client(model)
-    return RecordingClient(client, record) if record else client
+    # extending records through its own appending recorder, after the replayed cases
+    return RecordingClient(client, record) if record and not extend else client
 
 
 def _progress_line(records: list[dict]) -> str:
@@ -92,6 +93,14 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder")] = None,
     record: Annotated[Path | None, typer.Option("--record", help="Write a cassette")] = None,
     replay: Annotated[Path | None, typer.Option("--replay", help="Serve a cassette")] = None,
+    extend: Annotated[
+        bool,
+        typer.Option(
+            "--extend",
+            help="Add cases to the run recorded in --out/--record: recorded cases are "
+            "replayed (and must reproduce), only new ones reach the model",
+        ),
+    ] = False,
 ) -> None:
     """Generate a tree for every case, measure it, write report.json and report.md."""
     import shlex
@@ -109,7 +118,14 @@ def run(
     if limit is not None and limit < 1:
         raise fail("--limit must be at least 1", code=2)
     cases = load_dataset(suite)[:limit]
-    client = _client(model, record, replay)
+    previous: dict = {}
+    if extend:
+        from apflow.evals.extend import previous_records
+
+        if record is None or out_dir is None:
+            raise fail("--extend needs --record (the cassette) and --out (the report)", code=2)
+        previous = previous_records(out_dir, record)
+    client = _client(model, record, replay, extend)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = out_dir or Path(".apflow") / "evals" / f"{Path(str(suite)).stem}-{mode}-{stamp}"
     state_run = SuiteRun(suite=str(suite), mode=mode, model=client.model, cases_total=len(cases))
@@ -119,6 +135,7 @@ def run(
         "limit": limit,
         "concurrency": concurrency,
         "cassette": str(record or replay or ""),
+        "extended_from_cases": len(previous) if extend else None,
         "command": "apflow eval " + shlex.join(sys.argv[sys.argv.index("run") :])
         if "run" in sys.argv
         else "",
@@ -140,8 +157,21 @@ def run(
     interrupted = False
     with progress, tempfile.TemporaryDirectory(prefix="apflow-eval-") as work:
         try:
-            run_async(
-                run_suite(
+            if extend:
+                from apflow.evals.extend import extend_suite
+
+                job = extend_suite(
+                    state_run,
+                    cases,
+                    client,
+                    record,
+                    previous,
+                    workdir=work,
+                    concurrency=concurrency,
+                    on_record=on_record,
+                )
+            else:
+                job = run_suite(
                     state_run,
                     cases,
                     client,
@@ -149,7 +179,7 @@ def run(
                     concurrency=concurrency,
                     on_record=on_record,
                 )
-            )
+            run_async(job)
         except KeyboardInterrupt:
             interrupted = state_run.interrupted = True
     report = build_report(state_run, meta)

@@ -40,14 +40,17 @@ def _preview(messages: list[Message]) -> str:
 
 
 class RecordingClient:
-    """Wraps a real client and appends every exchange to a cassette file."""
+    """Wraps a real client and appends every exchange to a cassette file.
 
-    def __init__(self, inner: LLMClient, path: str | Path) -> None:
+    The file is emptied first unless ``append`` (extending a recorded run)."""
+
+    def __init__(self, inner: LLMClient, path: str | Path, *, append: bool = False) -> None:
         self.inner = inner
         self.model = inner.model
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("")
+        if not append or not self.path.exists():
+            self.path.write_text("")
         self._lock = asyncio.Lock()
 
     async def complete(
