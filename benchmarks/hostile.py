@@ -7,6 +7,7 @@ Each case is built to be expensive for one part of the validator while staying i
 - ``dense``: 200 tasks, task i depends on every task before it (~20,000 edges), valid
 - ``refs``: 16 tasks whose 60 KB inputs are all ``${ghost.result}`` references
 - ``undeclared``: the same with references to existing tasks the task does not depend on
+- ``refs_distinct``: 35,200 references, no two alike
 - ``schema``: rest_executor tasks whose headers hold thousands of non-string values
 - ``operations``: transform_executor tasks with thousands of operations missing "op"
 - ``operations_valid``: the same with valid operations
@@ -66,6 +67,15 @@ def _refs(target: str) -> list:
     return [_root(ids)] + tasks
 
 
+def refs_distinct() -> list:
+    """Like ``refs`` but no two references alike, so nothing is answered from a cache."""
+    ids = [f"t{i}" for i in range(16)]
+    return [_root(ids)] + [
+        _task(t, inputs={"data": [f"${{ghost.result.f{n}_{k}}}" for k in range(2200)]})
+        for n, t in enumerate(ids)
+    ]
+
+
 def schema() -> list:
     ids = [f"t{i}" for i in range(14)]
     headers = {f"h{j}": j for j in range(3500)}
@@ -114,6 +124,7 @@ CASES: dict[str, Callable[[], Any]] = {
     "dense": dense,
     "refs": lambda: _refs("ghost"),
     "undeclared": lambda: _refs("t0"),
+    "refs_distinct": refs_distinct,
     "schema": schema,
     "operations": operations,
     "operations_valid": operations_valid,

@@ -442,3 +442,53 @@ def test_docs_limits_page_lists_every_limit_and_its_example_runs():
         exec(compile(code, "docs/limits.md", "exec"), {})
     (shown,) = re.findall(r"```text\n(.*?)```", text, flags=re.S)
     assert printed.getvalue().strip() == shown.strip()
+
+
+def _issue_keys(report: Any) -> list[tuple]:
+    return [(i.code, i.path, i.message) for i in report.issues]
+
+
+@FAST
+@given((hostile_trees() | JUNK).map(lambda t: json.dumps(t, default=repr)))
+def test_the_fast_paths_report_exactly_what_the_full_walks_report(text):
+    """JSON text takes shortcuts (regex scans instead of the value walk, no reference walk
+    without "${", jsonschema-rs before jsonschema); the same tree parsed first takes the
+    full walks, and the Python validator alone is the reference for inputs."""
+    from apflow.spec.content import ContentChecker
+
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(parsed, str):
+        return  # a str is read as JSON text again
+    fast = validate_tree(text, REGISTRY)
+    assert _issue_keys(fast) == _issue_keys(validate_tree(parsed, REGISTRY))
+    original = ContentChecker._valid_fast
+    ContentChecker._valid_fast = lambda self, task, ref_paths: False
+    try:
+        assert _issue_keys(fast) == _issue_keys(validate_tree(text, REGISTRY))
+    finally:
+        ContentChecker._valid_fast = original
+
+
+def test_shortcuts_still_see_escaped_references_surrogates_and_depth():
+    ref = [
+        {"id": "r", "schemas": {"method": AGG}, "dependencies": ["a"]},
+        {
+            "id": "a",
+            "parent_id": "r",
+            "schemas": {"method": "transform_executor"},
+            "inputs": {"data": "${ghost.result}"},
+        },
+    ]
+    hidden = json.dumps(ref).replace("$", "\\u0024")  # "${" never appears in the text
+    assert "undeclared_reference" in validate_tree(hidden).codes()
+    lone = json.dumps(ref).replace("ghost", "gh\\ud800ost")
+    assert validate_tree(lone).codes() == ["not_json"]
+    paired = json.dumps(ref[:1] + [dict(ref[1], inputs={"data": "\U0001f600"})])
+    assert "\\ud83d\\ude00" in paired and validate_tree(paired).valid
+    for depth, codes in ((31, []), (32, ["input_too_large"])):
+        deep_inputs = dict(ref[1], inputs={"data": deep(depth - 1)})
+        text = json.dumps([ref[0], deep_inputs])
+        assert validate_tree(text).codes() == codes

@@ -54,6 +54,24 @@ def _validator(schema_json: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_json))
 
 
+@lru_cache(maxsize=256)
+def _fast_validator(schema_json: str) -> Any:
+    """The same schema compiled by jsonschema-rs (Rust), or None when it cannot compile it.
+
+    Why: jsonschema (pure Python) is the reference and explains each error, but costs
+    ~2 µs per input byte: 14 tasks with 2,000 valid transform operations each took 1.8 s.
+    The compiled validator answers "valid?" in milliseconds; only inputs it finds
+    invalid go through the Python validator for the issues. Formats are annotations in
+    both (Draft 2020-12 default).
+    """
+    try:
+        import jsonschema_rs
+
+        return jsonschema_rs.validator_for(json.loads(schema_json), validate_formats=False)
+    except Exception:  # an unsupported keyword or regex: the Python validator decides alone
+        return None
+
+
 def _short(value: Any, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -76,6 +94,7 @@ class ContentChecker:
         #: True when ``limits.scan`` already passed: depth and size need no second look.
         self.scanned = scanned
         self._validators: dict[str, Draft202012Validator | None] = {}
+        self._fast: dict[str, Any] = {}
 
     def validator(self, executor_id: str) -> Draft202012Validator | None:
         """The input-schema validator of a registered executor; None when it is unknown."""
@@ -87,7 +106,27 @@ class ContentChecker:
             else:
                 key = json.dumps(schema, sort_keys=True, default=str)
                 self._validators[executor_id] = _validator(key)
+                self._fast[executor_id] = _fast_validator(key)
         return self._validators[executor_id]
+
+    def _valid_fast(self, task: TaskSpec, ref_paths: list[tuple]) -> bool:
+        """True when the compiled validator finds no error outside values that come from
+        references (whose type is known only at run time); False means "ask jsonschema"."""
+        fast = self._fast.get(task.executor)
+        if fast is None:
+            return False
+        try:
+            if fast.is_valid(task.inputs):
+                return True
+            if not ref_paths:
+                return False
+            for error in fast.iter_errors(task.inputs):
+                where = tuple(error.instance_path)
+                if not any(where[: len(p)] == p for p in ref_paths):
+                    return False
+            return True
+        except Exception:  # a value the compiled validator cannot take: jsonschema decides
+            return False
 
     def check(self, spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
         issues: list[Issue] = []
@@ -189,6 +228,8 @@ class ContentChecker:
         self, i: int, task: TaskSpec, validator: Draft202012Validator, graph: SpecGraph
     ) -> list[Issue]:
         ref_paths = [path for path, _raw, _ref in graph.refs(i)]
+        if self._valid_fast(task, ref_paths):
+            return []
         injected = {d.id for d in task.dependencies if d.required}
         issues: list[Issue] = []
         seen: set[str] = set()

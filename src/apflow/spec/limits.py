@@ -9,9 +9,13 @@ surrogates), because such values cannot be stored or printed.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
 import json
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -270,6 +274,48 @@ def text_size(tree: Any, cap: int) -> int:
     return len(tree.encode("utf-8", "surrogatepass"))
 
 
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_LONG_NUMBER = re.compile(r"\d{" + str(MAX_NUMBER_DIGITS + 1) + ",}")
+_NON_FINITE = re.compile(r"NaN|Infinity")
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def plain_json_text(text: str, cap: int) -> bool:
+    """True when JSON text cannot hold anything the per-value walk of :func:`scan` looks
+    for: no field nested as deep as ``cap`` (the whole document is at most ``cap + 1``
+    brackets deep: the task list, a task, then the field), no NaN/Infinity, no number over
+    MAX_NUMBER_DIGITS digits and no lone surrogate. Decided with regular expressions
+    (C speed); False sends the parsed tree through the walk, which then finds the problem
+    and its path (or, on a false alarm such as a "\\ud800" typed literally, nothing).
+
+    Why: walking every value of a 1 MiB tree of small containers in Python took ~110-160
+    ms; these scans take a fraction of that.
+    """
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a raw lone surrogate in a Python str
+            return False
+    if "\\u" in text and _LONE_SURROGATE.search(text):
+        return False
+    skeleton = _JSON_STRING.sub('""', text)
+    if _NON_FINITE.search(skeleton) or _LONG_NUMBER.search(skeleton):
+        return False
+    brackets = _NOT_A_BRACKET.sub("", skeleton)
+    if not brackets:
+        return True
+    try:
+        deepest = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
+    except KeyError:  # pragma: no cover - only brackets are left
+        return False
+    return deepest <= cap + 1
+
+
 def document_too_large(size: int, limits: Limits) -> Issue:
     return Issue(
         code="document_too_large",
@@ -291,11 +337,15 @@ def too_many_tasks(count: int, limits: Limits) -> Issue:
     )
 
 
-def scan(tasks: list[Any], limits: Limits, *, text_checked: bool = False) -> list[Issue]:
+def scan(
+    tasks: list[Any], limits: Limits, *, text_checked: bool = False, plain: bool = False
+) -> list[Issue]:
     """Every limit issue of a raw task list (empty when the tree is within the limits).
 
     The document size is estimated from the values (a lower bound of their JSON size) unless
     ``text_checked``: the tasks were parsed from JSON text whose size was already checked.
+    ``plain``: that text passed :func:`plain_json_text`, so no value needs walking for
+    depth or JSON-ness (counts, lengths and input sizes are still checked).
 
     Checks, in this order and without recursion: task count, whole-document size,
     per-field nesting depth, non-JSON values, the size of inputs, dependency count and
@@ -330,7 +380,10 @@ def scan(tasks: list[Any], limits: Limits, *, text_checked: bool = False) -> lis
                         )
                     )
                     continue
-                issue, used = _field(i, task_id, (key,), value, cap, budget)
+                if plain:
+                    issue, used = [], 0
+                else:
+                    issue, used = _field(i, task_id, (key,), value, cap, budget)
                 budget -= used
                 issues += issue
                 if budget < 0:
@@ -462,3 +515,22 @@ def _lengths(i: int, task_id: str | None, task: dict[str, Any], limits: Limits) 
                     _too_long(i, task_id, where, "dependency id", len(dep_id), limits.max_id_length)
                 )
     return issues
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run a block with Python's cyclic garbage collector paused (then restored).
+
+    Why: reading and walking a large tree creates hundreds of thousands of lists and
+    dicts, and each allocation burst triggers collections that traverse every live
+    container again: for 1 MiB of small lists, json.loads took 124 ms with the collector
+    running and 21 ms without. JSON values hold no reference cycles, so reference counting
+    frees them all; the collector runs normally again afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

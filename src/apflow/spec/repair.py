@@ -15,7 +15,14 @@ from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.graph import Refs, SpecGraph, referenced_ids, task_refs
-from apflow.spec.limits import Limits, document_too_large, raw_tasks, scan, text_size
+from apflow.spec.limits import (
+    Limits,
+    document_too_large,
+    paused_gc,
+    raw_tasks,
+    scan,
+    text_size,
+)
 from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
 from apflow.spec.report import ValidationReport
@@ -37,6 +44,13 @@ def repair_tree(
     Raises ValidationFailed (with the issues) only when the input cannot be parsed into
     tasks at all or is beyond the limits (``Limits()``, see :mod:`apflow.spec.limits`);
     never any other exception."""
+    with paused_gc():
+        return _repair(tree, report, registry)
+
+
+def _repair(
+    tree: Any, report: ValidationReport | None, registry: ExecutorRegistry | None
+) -> tuple[TaskTreeSpec, list[str]]:
     registry = registry if registry is not None else default_registry
     fixes: list[str] = []
     if isinstance(tree, TaskTreeSpec):

@@ -6,16 +6,19 @@ with the list can fix them all in one go.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.content import ContentChecker, reference_issues
-from apflow.spec.graph import SpecGraph
+from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph
 from apflow.spec.limits import (
     STORAGE_LIMITS,
     document_too_large,
+    paused_gc,
+    plain_json_text,
     raw_tasks,
     safe_text,
     scan,
@@ -40,6 +43,16 @@ def validate_tree(
 
     The limits are checked first (:func:`apflow.spec.limits.scan`); a tree beyond any of
     them gets only those issues back."""
+    with paused_gc():
+        return _validate(tree, registry, policy, limits)
+
+
+def _validate(
+    tree: Any,
+    registry: ExecutorRegistry | None,
+    policy: ExecutorPolicy | None,
+    limits: Limits | None,
+) -> ValidationReport:
     registry = registry if registry is not None else default_registry
     policy = policy if policy is not None else default_policy()
     limits = limits or Limits()
@@ -57,7 +70,10 @@ def validate_tree(
         if tasks is None:
             return ValidationReport(problems + more)
         tasks = raw_tasks(tasks)
-        problems = scan(tasks, limits, text_checked=size > 0)
+        plain = isinstance(tree, str) and plain_json_text(
+            tree, min(limits.max_input_depth, MAX_SCAN_DEPTH)
+        )
+        problems = scan(tasks, limits, text_checked=size > 0, plain=plain)
         if problems:
             return ValidationReport(problems)
         try:
@@ -80,10 +96,20 @@ def validate_tree(
             '"<executor id>"}, "inputs": {...}}]',
         )
         return ValidationReport([empty], spec)
-    graph = SpecGraph(spec)
+    # JSON text with no "${" (nor "$" or "{" written as \u escapes) holds no reference:
+    # no task's inputs need walking for them.
+    no_refs = isinstance(tree, str) and "${" not in tree and not _ESCAPED_REF_CHAR.search(tree)
+    graph = SpecGraph(spec, _no_references if no_refs else None)
     issues = check_structure(spec, graph)
     issues += ContentChecker(registry, policy, limits, scanned=True).check(spec, graph)
     return ValidationReport(issues, spec)
+
+
+_ESCAPED_REF_CHAR = re.compile(r"\\u00(?:24|7[bB])")
+
+
+def _no_references(_task: Any) -> list:
+    return []
 
 
 #: Codes that make a tree impossible to store or run, whatever the registry holds.
