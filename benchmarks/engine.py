@@ -97,7 +97,7 @@ async def run_asyncio(deps: list[list[int]], sleep_s: float, max_concurrency: in
 async def run_apflow(
     deps: list[list[int]],
     sleep_s: float,
-    max_concurrency: int,
+    max_concurrency: int | None,
     db_path: Path,
     cluster: str | None = None,
 ) -> tuple[float, float, bool, float | None]:
@@ -175,7 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=["wide", "chain", "layers"], default="wide")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--sleep-ms", type=float, default=0.0)
-    parser.add_argument("--max-concurrency", type=int, default=32)
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=None,
+        help="tasks in flight (default: the engine's, 32; on Dask the cluster's slots)",
+    )
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: a temp file)")
     args = parser.parse_args(argv)
 
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     cluster_start_s = None
     if args.engine == "asyncio":
         start, cpu = time.perf_counter(), time.process_time()
-        ok = asyncio.run(run_asyncio(deps, sleep_s, args.max_concurrency))
+        ok = asyncio.run(run_asyncio(deps, sleep_s, args.max_concurrency or 32))
         run_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     else:
         with tempfile.TemporaryDirectory() as tmp:
@@ -204,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 "shape": args.shape,
                 "n": args.n,
                 "sleep_ms": args.sleep_ms,
-                "max_concurrency": args.max_concurrency,
+                "max_concurrency": args.max_concurrency or "default",
                 "run_s": round(run_s, 3),
                 "cpu_s": round(cpu_s, 3),
                 "tasks_per_s": round(args.n / run_s, 1) if run_s > 0 else None,

@@ -194,3 +194,38 @@ def test_bad_cluster_names_and_a_missing_extra_are_clear(monkeypatch):
     monkeypatch.setenv("APFLOW_DASK_ADDRESS", "tcp://127.0.0.1:8786")
     with pytest.raises(ConfigError, match="apflow\\[dask\\]"):
         _ = TaskManager(create_session("sqlite+aiosqlite:///:memory:")).runner
+
+
+async def test_a_cluster_raises_the_default_concurrency_to_its_slots(dask_cluster, session):
+    """150 ready tasks on 100 slots: 100 run at once (not the usual 32), results stay matched."""
+    in_flight, peak = 0, 0
+
+    def count(task, old, new):
+        nonlocal in_flight, peak
+        in_flight += (new == "in_progress") - (old == "in_progress")
+        peak = max(peak, in_flight)
+
+    address = dask_cluster.scheduler_address
+    async with distributed.Client(address, asynchronous=True) as client:
+        await client.wait_for_workers(2, timeout=60)  # a worker killed earlier is back
+    async with DaskRunner(address) as runner:
+        assert runner.slots() == 100
+        manager = TaskManager(
+            session, registry=registry_with(), runner=runner, on_state_change=count
+        )
+        repo = manager.task_repository
+        root = await add(repo, "root", inputs={"value": "r"})
+        tasks = [
+            await add(
+                repo,
+                f"t{i}",
+                parent_id=root.id,
+                dependencies=[root.id],
+                inputs={"value": i, "sleep": 0.3},
+            )
+            for i in range(150)
+        ]
+        await manager.run_tree(root.id)
+        rows = [await repo.get_task_by_id(t.id) for t in tasks]
+        assert [r.result for r in rows] == list(range(150))
+        assert peak == 100

@@ -11,6 +11,7 @@ that something else already used.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,8 +61,13 @@ class TaskManager:
         session.sync_session.expire_on_commit = False
         self.session = session
         self.task_repository = TaskRepository(session)
-        self.max_concurrency = max_concurrency or default_max_concurrency()
-        if self.max_concurrency < 1:
+        #: Set by the caller (argument, APFLOW_MAX_CONCURRENCY or the attribute): kept as is;
+        #: otherwise a runner with more slots (a Dask cluster) raises the default to those.
+        self._concurrency_given = max_concurrency is not None or bool(
+            os.environ.get("APFLOW_MAX_CONCURRENCY", "").strip()
+        )
+        self._max_concurrency = max_concurrency or default_max_concurrency()
+        if self._max_concurrency < 1:
             raise ApflowError("max_concurrency must be >= 1")
         self.registry = registry or default_registry
         self.on_state_change = on_state_change
@@ -159,6 +165,23 @@ class TaskManager:
         return url.render_as_string(hide_password=False) if url is not None else None
 
     @property
+    def max_concurrency(self) -> int:
+        """Tasks of one tree running at once."""
+        return self._max_concurrency
+
+    @max_concurrency.setter
+    def max_concurrency(self, value: int) -> None:
+        if value < 1:
+            raise ApflowError("max_concurrency must be >= 1")
+        self._max_concurrency = value
+        self._concurrency_given = True
+
+    def _concurrency_for(self, runner: ExecutorRunner) -> int:
+        if self._concurrency_given:
+            return self._max_concurrency
+        return max(self._max_concurrency, runner.slots() or 0)
+
+    @property
     def runner(self) -> ExecutorRunner:
         """Where executors run; chosen from APFLOW_DASK_ADDRESS on first use if not given."""
         if self._runner is None:
@@ -191,6 +214,7 @@ class TaskManager:
             await run.check()
             # A cluster that cannot be reached fails here, before any change is stored.
             await self.runner.start()
+            run.max_concurrency = self._concurrency_for(self.runner)
             # Start from a clean session: unsaved changes are committed now rather than
             # held in an open transaction that would block the run's writer.
             await self.task_repository.commit_pending()

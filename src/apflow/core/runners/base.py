@@ -125,6 +125,14 @@ class ExecutorRunner(ABC):
     #: runner (None: the runner enforces the timeout itself, in this process).
     backstop_grace: float | None = None
 
+    def slots(self) -> int | None:
+        """How many attempts the runner can run at once (None: no fixed number).
+
+        A TaskManager whose max_concurrency was not set runs up to this many tasks of a
+        tree at once (at least its usual default), so a big cluster is not held to 32.
+        """
+        return None
+
     def describe(self) -> str:
         """Where executors run, for people: ``this process``, ``the Dask cluster at ...``."""
         return "this process"

@@ -7,8 +7,10 @@ Throughput: the attempts the engine starts in one scheduling round are submitted
 together (one ``client.map`` per tree and priority). Attempts of an executor that
 recently finished in under ``chunk_below`` seconds are grouped into chunks that run
 concurrently on one worker and come back together, so a tree of tiny tasks is not
-limited by Dask's per-task overhead; everything else is one Dask task per attempt, so
-a slow task never holds back a fast one. Nothing here needs the database.
+limited by Dask's per-task overhead. Everything else is one Dask task per attempt, so a
+slow task never holds back a fast one, except when a round starts more attempts than
+the cluster has slots: those would queue in Dask anyway, so they go in as many groups as
+there are slots. Nothing here needs the database.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from apflow.core.results import failed
 from apflow.core.runners import ADDRESS_ENV
 from apflow.core.runners.base import Attempt, ExecutorRunner, TaskSnapshot
 from apflow.core.runners.dask_worker import (
-    RUNS_KEY,
     Shipment,
     ShippedAttempt,
     local_versions,
@@ -84,6 +85,7 @@ class _Batch:
     entries: list[_Entry]
     tree: _Tree
     dask_future: Any = None
+    losses_seen: int = 0  # workers lost before it was submitted
 
 
 @dataclass
@@ -141,10 +143,15 @@ class DaskRunner(ExecutorRunner):
         self._waiters: set[asyncio.Task[None]] = set()
         self._seq = itertools.count()
         self._workers_at_connect: dict[str, int] = {}
+        self._losses = 0
 
     def __repr__(self) -> str:
         where = self.address if isinstance(self.address, str) else "a distributed.Client"
         return f"DaskRunner({where!r})"
+
+    def slots(self) -> int | None:
+        """The cluster's task slots (threads) when it was connected to."""
+        return sum(self._workers_at_connect.values()) or None
 
     def describe(self) -> str:
         if self.client is None:
@@ -176,6 +183,7 @@ class DaskRunner(ExecutorRunner):
             except BaseException:
                 await self._disconnect(client)
                 raise
+            client.subscribe_topic("all", self._on_cluster_event)
             self.client = client
 
     async def _connect(self) -> Any:
@@ -255,6 +263,12 @@ class DaskRunner(ExecutorRunner):
                 "every machine (docs/distributed.md)",
             )
 
+    def _on_cluster_event(self, event: Any) -> None:
+        """Count workers that left; a batch that was in flight then may have run twice."""
+        message = event[1] if isinstance(event, tuple) and len(event) == 2 else None
+        if isinstance(message, dict) and message.get("action") == "remove-worker":
+            self._losses += 1
+
     async def close(self) -> None:
         for entry in self._pending:
             entry.future.cancel()
@@ -309,17 +323,20 @@ class DaskRunner(ExecutorRunner):
             attempt = entry.attempt
             short = attempt.executor_id in self._short
             groups.setdefault((attempt.tree_id, attempt.priority, short), []).append(entry)
-        workers = max(1, len(self.client.scheduler_info(n_workers=-1).get("workers", {})))
+        workers = self.client.scheduler_info(n_workers=-1).get("workers") or {}
+        worker_count = max(1, len(workers))
+        slots = max(1, sum(w.get("nthreads", 0) for w in workers.values()))
         for (tree_id, priority, short), entries in groups.items():
             tree = self._trees.get(tree_id)
             if tree is None:
                 tree = self._trees[tree_id] = _Tree(f"{tree_id}-{uuid.uuid4().hex[:8]}")
-            if short:
-                count = max(math.ceil(len(entries) / self.chunk_size), min(len(entries), workers))
-                size = math.ceil(len(entries) / count)
-                chunks = [entries[i : i + size] for i in range(0, len(entries), size)]
-            else:
-                chunks = [[e] for e in entries]
+            if short:  # tiny tasks: few big chunks, at least one per worker
+                count = math.ceil(len(entries) / self.chunk_size)
+                count = max(count, min(len(entries), worker_count))
+            else:  # one Dask task each, but never more than the cluster has slots for
+                count = min(len(entries), slots)
+            size = math.ceil(len(entries) / count)
+            chunks = [entries[i : i + size] for i in range(0, len(entries), size)]
             self._submit(tree, priority, chunks)
 
     def _submit(self, tree: _Tree, priority: int, chunks: list[list[_Entry]]) -> None:
@@ -330,7 +347,7 @@ class DaskRunner(ExecutorRunner):
             key = f"apflow-{first.task_id}-{first.number}{extra}-{tree.token[-8:]}"
             if key in self._batches:
                 key = f"{key}-{next(self._seq)}"
-            batch = _Batch(key, chunk, tree)
+            batch = _Batch(key, chunk, tree, losses_seen=self._losses)
             for entry in chunk:
                 entry.batch = batch
             batches.append(batch)
@@ -373,6 +390,11 @@ class DaskRunner(ExecutorRunner):
             outcomes = [_lost(None, e.attempt) for e in batch.entries]
         except Exception as exc:
             outcomes = [_lost(exc, e.attempt) for e in batch.entries]
+        else:
+            if self._losses != batch.losses_seen:  # a worker left while it was in flight
+                lost = await self._runs_lost(batch.key)
+                for outcome in outcomes:
+                    outcome["lost_runs"] = lost
         finally:
             self._batches.pop(batch.key, None)
             batch.tree.batches.discard(batch.key)
@@ -400,6 +422,14 @@ class DaskRunner(ExecutorRunner):
         elif median > 10 * self.chunk_below:
             self._short.discard(executor_id)
 
+    async def _runs_lost(self, key: str) -> int:
+        """How many workers died while running ``key`` (Dask's ``suspicious`` count)."""
+        try:
+            return int(await self.client.run_on_scheduler(_suspicious_count(), key) or 0)
+        except Exception:
+            logger.warning("could not ask the scheduler how often %s was lost", key)
+            return 0
+
     # -- cancellation and clean-up ----------------------------------------------------------
 
     async def cancel_tree(self, tree_id: str) -> None:
@@ -416,7 +446,7 @@ class DaskRunner(ExecutorRunner):
             await self.client.cancel(queued)
 
     async def tree_finished(self, tree_id: str) -> None:
-        """Forget the tree: its watchers on the workers wake up and end, its counters go."""
+        """Forget the tree: its watchers on the workers wake up and end."""
         tree = self._trees.pop(tree_id, None)
         if tree is None or self.client is None:
             return
@@ -427,10 +457,6 @@ class DaskRunner(ExecutorRunner):
         event = Event(f"apflow-cancel-{tree.token}", client=self.client)
         await event.set()
         await event.clear()
-        try:
-            await self.client.run_on_scheduler(_forget_runs, tree.token)
-        except Exception:  # apflow is not importable on the scheduler: leave a stub
-            await self.client.set_metadata([RUNS_KEY, tree.token], None)
 
 
 def _shippable(attempt: Attempt) -> ShippedAttempt:
@@ -473,5 +499,14 @@ def _lost(exc: BaseException | None, attempt: Attempt) -> dict[str, Any]:
     return failed(f"{type(exc).__name__}: {exc}", type(exc).__name__, retryable=False)
 
 
-def _forget_runs(token: str, dask_scheduler: Any = None) -> None:
-    dask_scheduler.task_metadata.get(RUNS_KEY, {}).pop(token, None)
+def _suspicious_count() -> Any:
+    """A function for ``run_on_scheduler``, made here so it is pickled by value.
+
+    Why: the scheduler then needs neither apflow installed nor the same version of it.
+    """
+
+    def suspicious(key: str, dask_scheduler: Any = None) -> int:
+        task = dask_scheduler.tasks.get(key)
+        return task.suspicious if task is not None else 0
+
+    return suspicious

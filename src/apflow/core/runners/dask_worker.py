@@ -2,14 +2,12 @@
 
 Workers never touch the database: they get the executor class, the inputs and a
 snapshot of the task, run one attempt on the worker's event loop and send the outcome
-back. Three things only a worker can do are done here:
+back. Two things only a worker can do are done here:
 
 - the timeout, enforced where the executor runs (the engine keeps a backstop);
 - cancellation: Dask cannot stop a running task (dask/distributed#2617), so each
   worker process watches one ``distributed.Event`` per running tree and cancels that
   tree's coroutines when it is set;
-- counting runs a dead worker never finished (scheduler metadata survives the worker),
-  so the engine can count them as attempts.
 
 ``apflow worker`` preloads this module (``dask_setup``) so executors registered through
 entry points are imported before the first task arrives.
@@ -35,8 +33,6 @@ logger = get_logger(__name__)
 
 #: How long one cancel watch waits on the scheduler before checking it is still needed.
 WATCH_SECONDS = 5.0
-#: Scheduler metadata key under which runs of each batch are counted, per tree run.
-RUNS_KEY = "apflow-runs"
 
 
 def _version_of(dist: str) -> str:
@@ -198,18 +194,6 @@ async def _attempt(attempt: ShippedAttempt, watch: _TreeWatch | None, limit: int
     return outcome
 
 
-async def _count_run(client: Any, tree_token: str, key: str) -> int:
-    """Record this run of ``key``; how many runs of it started before (on dead workers)."""
-    path = [RUNS_KEY, tree_token, key]
-    try:
-        before = await client.get_metadata(path, default=0)
-        await client.set_metadata(path, int(before or 0) + 1)
-    except Exception:
-        logger.debug("could not count the run of %s", key, exc_info=True)
-        return 0
-    return int(before or 0)
-
-
 class Shipment:
     """A batch as it travels: the attempts pickled by apflow, not by Dask.
 
@@ -257,8 +241,7 @@ async def run_batch(
     """Run a group of attempts of one tree concurrently; one outcome per attempt, in order.
 
     Never raises for an executor's failure. Each outcome carries ``seconds`` (time on
-    this worker) and, when earlier runs of this batch died with their worker,
-    ``lost_runs``.
+    this worker).
     """
     from distributed import get_client, get_worker
 
@@ -270,8 +253,6 @@ async def run_batch(
     if attempts and isinstance(attempts[0], dict):
         return attempts  # type: ignore[return-value]
     client = get_client()
-    # Counted before anything runs, so a worker that dies mid-attempt has been counted.
-    lost = await _count_run(client, tree_token, shipment.key)
     watch = _watch_tree(f"apflow-cancel-{tree_token}", client)
     try:
         outcomes = list(
@@ -279,9 +260,6 @@ async def run_batch(
         )
     finally:
         watch.batches -= 1
-    if lost:
-        for outcome in outcomes:
-            outcome["lost_runs"] = lost
     return outcomes
 
 
