@@ -250,3 +250,19 @@ def dask_cluster():
         yield cluster
     finally:
         cluster.close()
+
+
+def dask_keys(cluster) -> set[str]:
+    """Every task key the cluster's scheduler has seen recently."""
+    return {str(entry[0]) for entry in list(cluster.scheduler.transition_log)}
+
+
+def ran_on(cluster, task_ids) -> bool:
+    """Every task went to the cluster: keys are apflow-<first task>-<attempt>[+<more>]-..."""
+    covered = 0
+    for key in dask_keys(cluster):
+        for tid in task_ids:
+            if key.startswith(f"apflow-{tid}-"):
+                attempt = key.removeprefix(f"apflow-{tid}-").split("-")[0]
+                covered += 1 + (int(attempt.split("+")[1]) if "+" in attempt else 0)
+    return covered >= len(task_ids)

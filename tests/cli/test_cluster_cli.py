@@ -9,17 +9,9 @@ import time
 
 import pytest
 
+from tests.conftest import ran_on
+
 distributed = pytest.importorskip("distributed")
-
-
-def dask_keys(cluster) -> set[str]:
-    """Every task key the cluster's scheduler has seen recently."""
-    return {str(entry[0]) for entry in list(cluster.scheduler.transition_log)}
-
-
-def ran_on(cluster, task_ids) -> bool:
-    keys = dask_keys(cluster)
-    return all(any(k.startswith(f"apflow-{tid}-") for k in keys) for tid in task_ids)
 
 
 def test_run_with_cluster_runs_every_task_on_the_workers(cli, tree_file, dask_cluster):

@@ -229,3 +229,17 @@ async def test_a_cluster_raises_the_default_concurrency_to_its_slots(dask_cluste
         rows = [await repo.get_task_by_id(t.id) for t in tasks]
         assert [r.result for r in rows] == list(range(150))
         assert peak == 100
+
+
+async def test_local_n_starts_a_cluster_for_the_runner_and_stops_it(session):
+    runner = DaskRunner("local:1", threads_per_worker=4)
+    async with runner:
+        assert runner.slots() == 4
+        assert runner.describe().startswith("the local Dask cluster at tcp://127.0.0.1:")
+        cluster = runner._connection.cluster
+        manager = TaskManager(session, registry=registry_with(), runner=runner)
+        task = await add(manager.task_repository, "t")
+        await manager.run_tree(task.id)
+        row = await manager.task_repository.get_task_by_id(task.id)
+        assert row.status == "completed" and row.result["pid"] != os.getpid()
+    assert runner.client is None and cluster.status.name == "closed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import ran_on
 from tests.mcp.conftest import TREE
 
 pytest.importorskip("distributed")
@@ -15,6 +16,4 @@ async def test_run_tool_sends_tasks_to_the_cluster_named_in_the_environment(
     monkeypatch.setenv("APFLOW_DASK_ADDRESS", dask_cluster.scheduler_address)
     out = await service.run(TREE)
     assert out.status == "completed" and out.result == {"n": 3}
-    keys = {str(entry[0]) for entry in list(dask_cluster.scheduler.transition_log)}
-    for task in out.tasks:
-        assert any(k.startswith(f"apflow-{task.id}-") for k in keys), task
+    assert ran_on(dask_cluster, [task.id for task in out.tasks])

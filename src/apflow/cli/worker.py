@@ -14,9 +14,6 @@ import typer
 from apflow.cli.app import app
 from apflow.cli.common import handle_errors
 
-#: Imported by every apflow worker; its dask_setup loads the executors.
-PRELOAD = "apflow.core.runners.dask_worker"
-
 
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -40,10 +37,10 @@ def worker(
 
     Install the same apflow, dask and distributed versions as where `apflow run` runs.
     """
-    from apflow.core.runners.dask import import_distributed
+    from apflow.core.runners.dask_cluster import WORKER_PRELOAD, import_distributed
 
     import_distributed()
     from distributed.cli.dask_worker import main as dask_worker
 
-    args = [scheduler, "--nthreads", str(nthreads), "--preload", PRELOAD, *ctx.args]
+    args = [scheduler, "--nthreads", str(nthreads), "--preload", WORKER_PRELOAD, *ctx.args]
     dask_worker.main(args=args, prog_name="apflow worker")

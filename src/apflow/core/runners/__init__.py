@@ -32,7 +32,8 @@ def runner_for(cluster: str | None = None) -> ExecutorRunner:
     address = cluster or os.environ.get(ADDRESS_ENV, "").strip()
     if not address:
         return LocalRunner()
-    from apflow.core.runners.dask import DaskRunner, import_distributed
+    from apflow.core.runners.dask import DaskRunner
+    from apflow.core.runners.dask_cluster import import_distributed
 
     import_distributed()  # without the extra: one line naming it, before anything runs
     return DaskRunner(address)

@@ -21,55 +21,24 @@ import math
 import os
 import statistics
 import uuid
-import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from apflow.core.config import megabytes
-from apflow.core.errors import ConfigError
 from apflow.core.results import failed
 from apflow.core.runners import ADDRESS_ENV
 from apflow.core.runners.base import Attempt, ExecutorRunner, TaskSnapshot
-from apflow.core.runners.dask_worker import (
-    Shipment,
-    ShippedAttempt,
-    local_versions,
-    run_batch,
-    version_mismatch,
-    worker_versions,
+from apflow.core.runners.dask_cluster import (
+    Connection,
+    check_cluster,
+    connect,
+    parse_local,
 )
+from apflow.core.runners.dask_worker import Shipment, ShippedAttempt, local_versions, run_batch
 from apflow.core.utils.logger import get_logger
 
 logger = get_logger(__name__)
-
-DASK_EXTRA_HINT = "pip install 'apflow[dask]'"
-
-
-def import_distributed() -> Any:
-    """``distributed``, or a one-line ConfigError naming the extra that provides it."""
-    try:
-        import distributed
-    except ImportError:
-        raise ConfigError(
-            f"running tasks on a Dask cluster needs the dask extra: {DASK_EXTRA_HINT}"
-        ) from None
-    return distributed
-
-
-def parse_local(address: str) -> int | None:
-    """``local`` -> one worker per core, ``local:N`` -> N workers, anything else -> None."""
-    if address == "local":
-        return max(1, os.cpu_count() or 1)
-    if not address.startswith("local:"):
-        return None
-    count = address.removeprefix("local:")
-    if not count.isdigit() or int(count) < 1:
-        raise ConfigError(
-            f"cluster {address!r}: local:N needs a worker count >= 1",
-            hint="for example --cluster local:2",
-        )
-    return int(count)
 
 
 @dataclass
@@ -130,8 +99,7 @@ class DaskRunner(ExecutorRunner):
         self.connect_timeout = connect_timeout
         self.threads_per_worker = threads_per_worker
         self.client: Any = None
-        self._cluster: Any = None
-        self._own_client = False
+        self._connection: Connection | None = None
         self._start_lock: asyncio.Lock | None = None
         self._versions = local_versions()
         self._pending: list[_Entry] = []
@@ -157,7 +125,8 @@ class DaskRunner(ExecutorRunner):
         if self.client is None:
             return f"a Dask cluster ({self!r}, not connected)"
         workers = self._workers_at_connect
-        kind = "local Dask cluster" if self._cluster is not None else "Dask cluster"
+        local = self._connection is not None and self._connection.cluster is not None
+        kind = "local Dask cluster" if local else "Dask cluster"
         return (
             f"the {kind} at {self.scheduler_address} "
             f"({len(workers)} workers, {sum(workers.values())} slots when connected)"
@@ -177,91 +146,21 @@ class DaskRunner(ExecutorRunner):
         async with self._start_lock:
             if self.client is not None:
                 return
-            client = await self._connect()
+            connection = await connect(
+                self.address,
+                connect_timeout=self.connect_timeout,
+                threads_per_worker=self.threads_per_worker,
+            )
             try:
-                await self._check_cluster(client)
-            except BaseException:
-                await self._disconnect(client)
-                raise
-            client.subscribe_topic("all", self._on_cluster_event)
-            self.client = client
-
-    async def _connect(self) -> Any:
-        distributed = import_distributed()
-        address = self.address
-        if not isinstance(address, str):
-            if not isinstance(address, distributed.Client):
-                raise ConfigError(
-                    f"DaskRunner needs an address or a distributed.Client, got {address!r}"
+                self._workers_at_connect = await check_cluster(
+                    connection.client, self._versions, self.connect_timeout
                 )
-            if address.asynchronous:
-                return address
-            address = address.scheduler.address  # a blocking client: open our own async one
-        self._own_client = True
-        workers = parse_local(address)
-        if workers is not None:
-            with warnings.catch_warnings():  # its health endpoint moving off a busy port 8787
-                warnings.filterwarnings("ignore", message="Port .* is already in use")
-                self._cluster = await self._local_cluster(distributed, workers)
-            return await distributed.Client(self._cluster, asynchronous=True)
-        try:
-            return await distributed.Client(
-                address, asynchronous=True, timeout=self.connect_timeout
-            )
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot connect to the Dask scheduler at {address!r}: {exc}",
-                hint="start one with `dask scheduler`, "
-                f"then workers with `apflow worker {address}`",
-            ) from None
-
-    async def _local_cluster(self, distributed: Any, workers: int) -> Any:
-        return await distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=self.threads_per_worker,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            asynchronous=True,
-            preload=["apflow.core.runners.dask_worker"],
-        )
-
-    async def _check_cluster(self, client: Any) -> None:
-        """At least one worker, and the same apflow, dask, distributed and Python everywhere."""
-        where = client.scheduler.address
-        try:
-            await client.wait_for_workers(1, timeout=self.connect_timeout)
-        except TimeoutError:
-            raise ConfigError(
-                f"the Dask scheduler at {where} has no workers after {self.connect_timeout:g}s",
-                hint=f"start some with `apflow worker {where}`",
-            ) from None
-        problems = []
-        identity = await client.scheduler.identity(n_workers=-1)
-        self._workers_at_connect = {
-            address: worker.get("nthreads", 0)
-            for address, worker in (identity.get("workers") or {}).items()
-        }
-        info = await client.get_versions(check=False)
-        scheduler = (info.get("scheduler") or {}).get("packages") or {}
-        wanted = {k: v for k, v in self._versions.items() if k in ("dask", "distributed")}
-        seen = {k: scheduler.get(k) or "not installed" for k in wanted}
-        problem = version_mismatch(wanted, seen, f"the Dask scheduler at {where}")
-        if problem:
-            problems.append(problem)
-        for worker, versions in (await client.run(worker_versions, on_error="return")).items():
-            if isinstance(versions, BaseException):
-                problems.append(f"Dask worker {worker} cannot import apflow ({versions})")
-                continue
-            problem = version_mismatch(self._versions, versions, f"Dask worker {worker}")
-            if problem:
-                problems.append(problem)
-        if problems:
-            raise ConfigError(
-                "; ".join(problems),
-                hint="install the same apflow, dask, distributed and Python versions on "
-                "every machine (docs/distributed.md)",
-            )
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection = connection
+            connection.client.subscribe_topic("all", self._on_cluster_event)
+            self.client = connection.client
 
     def _on_cluster_event(self, event: Any) -> None:
         """Count workers that left; a batch that was in flight then may have run twice."""
@@ -277,16 +176,10 @@ class DaskRunner(ExecutorRunner):
             waiter.cancel()
         if self._waiters:
             await asyncio.gather(*self._waiters, return_exceptions=True)
-        client, self.client = self.client, None
-        if client is not None:
-            await self._disconnect(client)
-
-    async def _disconnect(self, client: Any) -> None:
-        if self._own_client:
-            await client.close()
-        if self._cluster is not None:
-            cluster, self._cluster = self._cluster, None
-            await cluster.close()
+        connection, self._connection = self._connection, None
+        self.client = None
+        if connection is not None:
+            await connection.close()
 
     # -- running --------------------------------------------------------------------------
 
@@ -323,9 +216,12 @@ class DaskRunner(ExecutorRunner):
             attempt = entry.attempt
             short = attempt.executor_id in self._short
             groups.setdefault((attempt.tree_id, attempt.priority, short), []).append(entry)
-        workers = self.client.scheduler_info(n_workers=-1).get("workers") or {}
+        # The client's view of the workers is refreshed every few seconds and may be empty
+        # just after connecting; then what the scheduler said at connect time stands in.
+        seen = self.client.scheduler_info(n_workers=-1).get("workers") or {}
+        workers = {a: w.get("nthreads", 0) for a, w in seen.items()} or self._workers_at_connect
         worker_count = max(1, len(workers))
-        slots = max(1, sum(w.get("nthreads", 0) for w in workers.values()))
+        slots = max(1, sum(workers.values()))
         for (tree_id, priority, short), entries in groups.items():
             tree = self._trees.get(tree_id)
             if tree is None:
