@@ -164,7 +164,9 @@ def test_describe_generate_run_and_watch_the_nodes_turn_green(browser, console_w
 
 
 def test_a_failing_task_shows_red_with_its_error(browser, console, shots):
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     failing = {
         "id": "charge_card",
@@ -175,7 +177,9 @@ def test_a_failing_task_shows_red_with_its_error(browser, console, shots):
     root_id = start(console, tree(nap("lookup", 0.0, name="look up customer"), failing))
     browser.get(f"{console.url}/#/tree/{root_id}")
     red = wait_for(lambda: nodes(browser, "failed"), what="a red node")[0]
-    red.click()
+    # By keyboard: a task is focusable, and Enter opens it (clicks are used elsewhere).
+    browser.execute_script("arguments[0].focus()", red)
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
     error = wait_for(lambda: browser.find_elements(By.ID, "task-error"), what="the error")[0]
     assert error.text == "card declined: insufficient funds"
     assert "broken" in browser.find_element(By.ID, "panel").text  # its error_type

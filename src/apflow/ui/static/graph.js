@@ -87,7 +87,7 @@
     const frag = document.createDocumentFragment();
     nodes.forEach((node, i) => {
       const p = geo.pos[i];
-      const g = el("g", { class: "node st-" + (node.status || "new"), transform: `translate(${p.x},${p.y})` });
+      const g = el("g", { class: "node st-" + (node.status || "new"), transform: `translate(${p.x},${p.y})`, tabindex: 0, role: "button" });
       g.dataset.id = node.id;
       const rect = el("rect", { width: W, height: H, rx: 7 });
       const title = el("title", {});
@@ -159,12 +159,18 @@
       selected = byId.get(id) || null;
       if (selected) selected.g.classList.add("selected");
     };
+    const choose = (g) => {
+      select(g.dataset.id);
+      if (options.onSelect) options.onSelect(g.dataset.id);
+    };
     svg.addEventListener("click", (ev) => {
       if (moved) return;
       const g = ev.target.closest && ev.target.closest("g.node");
-      if (!g) return;
-      select(g.dataset.id);
-      if (options.onSelect) options.onSelect(g.dataset.id);
+      if (g) choose(g);
+    });
+    svg.addEventListener("keydown", (ev) => {  // Tab to a task, Enter or Space to open it
+      const g = ev.target.closest && ev.target.closest("g.node");
+      if (g && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); choose(g); }
     });
     fit();
 
