@@ -367,3 +367,16 @@ def test_a_tree_run_by_another_process_is_followed_from_the_database(
     finally:
         out, err = cli.communicate(timeout=60)
     assert cli.returncode == 0, err
+
+
+def test_a_token_set_for_a_loopback_console_is_checked_too(db_url, registry):
+    server = LiveServer(Service(db_url, registry=registry), token=TOKEN).start()
+    try:
+        assert httpx.get(server.url + "/api/trees").status_code == 401
+        auth = {"authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(server.url + "/api/trees", headers=auth).status_code == 200
+        # Still loopback only: the token does not open it to other Host names.
+        named = httpx.get(server.url + "/api/trees", headers={**auth, "host": "evil.example"})
+        assert named.status_code == 421
+    finally:
+        server.stop()
