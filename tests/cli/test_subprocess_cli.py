@@ -91,6 +91,9 @@ def test_ctrl_c_cancels_the_run_cleanly_and_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        # A shell starts background jobs with SIGINT ignored, and children inherit that:
+        # pytest run with `&` would make this apflow ignore Ctrl-C (the nap then completes).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 30
