@@ -83,7 +83,7 @@ def test_generate_multi_phase_shows_each_phase(cli, scripted, tmp_path):
             "generate",
             "x",
             "--mode",
-            "multi-phase",
+            "multi_phase",  # the API's spelling works on the command line too
             "--model",
             scripted("mp2", plan, OFFLINE_TREE),
             "-o",

@@ -94,3 +94,31 @@ async def test_unavailable_model_is_a_failed_result(monkeypatch):
     outcome = await executor.execute({"requirement": "x", "model": "openai/gpt-4o-mini"})
     assert outcome["status"] == "failed" and outcome["error_type"] == "model_unavailable"
     assert "OPENAI_API_KEY" in outcome["error"]
+
+
+@pytest.mark.parametrize("mode", ["multi-phase", "multi_phase"])
+async def test_both_spellings_of_multi_phase_are_accepted(tmp_path, mode):
+    plan = {"steps": [{"id": "info", "does": "python version", "executor": "system_info_executor"}]}
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps([json.dumps(plan), json.dumps(TREE)]))
+    executor = default_registry.get("generate_executor")
+    assert executor.validate_inputs({"requirement": "x", "mode": mode}) is None
+    outcome = await executor.execute(
+        {"requirement": "report the Python version", "model": f"scripted:{path}", "mode": mode}
+    )
+    assert outcome["status"] == "completed", outcome
+    assert (
+        outcome["result"]["mode"] == "multi_phase" and outcome["result"]["stats"]["llm_calls"] == 2
+    )
+
+
+def test_generation_mode_parses_both_spellings_and_names_them_when_wrong():
+    from apflow.core.errors import GenerationError
+    from apflow.generator import GenerationMode
+
+    assert GenerationMode.parse("Single-Shot") is GenerationMode.SINGLE_SHOT
+    assert GenerationMode.parse(None) is GenerationMode.SINGLE_SHOT
+    assert GenerationMode.parse("multi_phase").cli_name == "multi-phase"
+    with pytest.raises(GenerationError, match="unknown generation mode") as info:
+        GenerationMode.parse("two-shot")
+    assert "single-shot, multi-phase, baseline" in info.value.hint

@@ -37,7 +37,7 @@ async def test_tools_have_typed_input_and_output_schemas(server):
     assert {"id", "schemas", "dependencies", "inputs"} <= set(items["properties"])
     assert "$ref" not in json.dumps(items)
     generate = tools["generate_task_tree"].input_schema["properties"]
-    assert generate["mode"]["enum"] == ["single_shot", "multi_phase"]
+    assert generate["mode"]["enum"] == ["single_shot", "multi_phase", "single-shot", "multi-phase"]
     assert tools["run_task_tree"].output_schema["properties"]["root_id"]["type"] == "string"
 
 

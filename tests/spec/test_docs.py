@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from apflow.spec import CODES
+from apflow.spec import IssueCode
 
 DOC = Path(__file__).parents[2] / "docs" / "spec.md"
 
@@ -30,5 +30,5 @@ def test_every_python_block_runs_and_shown_output_matches():
 
 def test_every_code_is_documented():
     text = DOC.read_text()
-    for code in CODES:
+    for code in IssueCode:
         assert f"| `{code}` |" in text, code

@@ -6,7 +6,6 @@ import json
 import re
 import sys
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,9 +22,14 @@ from apflow.core.errors import GenerationError
 TREES_DIR = Path(".apflow") / "trees"
 
 
-class Mode(StrEnum):
-    single_shot = "single-shot"
-    multi_phase = "multi-phase"
+def _mode_option(value: str) -> str:
+    """Either spelling of single-shot or multi-phase; anything else is a usage error (2)."""
+    from apflow.generator.result import GenerationMode
+
+    offered = (GenerationMode.SINGLE_SHOT, GenerationMode.MULTI_PHASE)
+    if value not in GenerationMode.spellings(*offered):
+        raise typer.BadParameter(f"{value!r} is not one of: single-shot, multi-phase")
+    return GenerationMode.parse(value).value
 
 
 def default_path(requirement: str) -> Path:
@@ -123,7 +127,14 @@ def generate(
         Path | None,
         typer.Option("--file", "-f", help="Read the requirement from this text file"),
     ] = None,
-    mode: Annotated[Mode, typer.Option("--mode", help="How to generate")] = Mode.single_shot,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="How to generate: single-shot or multi-phase (single_shot, multi_phase too)",
+            callback=_mode_option,
+        ),
+    ] = "single-shot",
     model: Annotated[
         str | None,
         typer.Option("--model", "-m", help="local, provider/model or scripted:FILE (APFLOW_MODEL)"),
@@ -144,7 +155,7 @@ def generate(
         result, progress = run_async(
             generate_with_progress(
                 requirement,
-                mode=mode.value.replace("-", "_"),
+                mode=mode,
                 model=model,
                 executors=allow,
                 show_progress=not as_json,

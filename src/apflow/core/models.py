@@ -27,6 +27,8 @@ MAX_NAME = 255
 MAX_USER_ID = 255
 MAX_ID = 64
 MAX_ERROR_TYPE = 128
+#: Task priorities: 0 = most urgent .. 3 = low; 2 is normal. The one statement of the range.
+MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 0, 3, 2
 
 
 class StoredText(TypeDecorator[str]):

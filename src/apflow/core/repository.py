@@ -21,17 +21,40 @@ from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
 from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
 from apflow.core.database import ensure_schema, write_lock
 from apflow.core.errors import ApflowError, TaskNotFound
-from apflow.core.models import MAX_ID, MAX_NAME, MAX_USER_ID, TaskModel, new_id, utcnow
+from apflow.core.models import (
+    MAX_ID,
+    MAX_NAME,
+    MAX_PRIORITY,
+    MAX_USER_ID,
+    MIN_PRIORITY,
+    TaskModel,
+    new_id,
+    utcnow,
+)
 from apflow.core.states import TaskStatus, check_transition
+
+
+def expand_bare_ids(dependencies: Any) -> Any:
+    """``"a"`` or ``["a", {...}]`` -> ``[{"id": "a", "required": True}, {...}]``.
+
+    The one place the short form is expanded (storage, the spec model and the generator
+    use it); anything else is returned as it is, for the caller's own check to refuse.
+    """
+    if dependencies is None:
+        return []
+    if isinstance(dependencies, (str, dict)):
+        dependencies = [dependencies]
+    if isinstance(dependencies, list):
+        return [{"id": d, "required": True} if isinstance(d, str) else d for d in dependencies]
+    return dependencies
 
 
 def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str, Any]]:
     """Accept ``"id"`` or ``{"id", "required"}`` entries; return ``[{"id", "required"}]``."""
     out: list[dict[str, Any]] = []
-    for dep in dependencies or []:
-        if isinstance(dep, str):
-            out.append({"id": dep, "required": True})
-        elif isinstance(dep, dict) and isinstance(dep.get("id"), str):
+    expanded = expand_bare_ids(dependencies)
+    for dep in expanded if isinstance(expanded, list) else list(expanded):
+        if isinstance(dep, dict) and isinstance(dep.get("id"), str):
             out.append({"id": dep["id"], "required": bool(dep.get("required", True))})
         elif hasattr(dep, "id"):  # a TaskModel or spec object
             out.append({"id": dep.id, "required": bool(getattr(dep, "required", True))})
@@ -44,9 +67,13 @@ def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str,
 
 
 def check_priority(priority: Any) -> int:
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 3:
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, int)
+        or not MIN_PRIORITY <= priority <= MAX_PRIORITY
+    ):
         raise ApflowError(
-            f"priority must be an integer 0..3, got {priority!r}",
+            f"priority must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got {priority!r}",
             hint="0 = most urgent, 2 = normal (default), 3 = low",
         )
     return priority

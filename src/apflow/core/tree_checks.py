@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apflow.core import references
+from apflow.core.graphs import strongly_connected
 from apflow.core.models import TaskModel
 
 
@@ -54,40 +55,15 @@ def find_problems(
 def cycle_problems(
     tasks: dict[str, TaskModel], resolve: Callable[[str], str], order: dict[str, int]
 ) -> list[str]:
-    """Tasks on a dependency cycle (Kahn's algorithm, both directions).
-
-    Forward peeling leaves the cycles and everything downstream of them; peeling
-    the remainder backwards drops the merely-downstream tasks, so only the
-    offending ids are named.
-    """
-    indegree = {tid: 0 for tid in tasks}
+    """The tasks on a dependency cycle (self-dependencies are reported on their own)."""
     edges: dict[str, list[str]] = {tid: [] for tid in tasks}
     for t in tasks.values():
         for dep in t.dependencies or []:
             dep_id = resolve(dep["id"])
             if dep_id in tasks and dep_id != t.id:
-                edges[dep_id].append(t.id)
-                indegree[t.id] += 1
-    queue = [tid for tid, n in indegree.items() if n == 0]
-    while queue:
-        tid = queue.pop()
-        for nxt in edges[tid]:
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                queue.append(nxt)
-    stuck = {tid for tid, n in indegree.items() if n > 0}
+                edges[t.id].append(dep_id)
+    stuck = [tid for group in strongly_connected(edges) if len(group) > 1 for tid in group]
     if not stuck:
         return []
-    outdegree = {tid: sum(1 for nxt in edges[tid] if nxt in stuck) for tid in stuck}
-    queue = [tid for tid, n in outdegree.items() if n == 0]
-    while queue:
-        tid = queue.pop()
-        stuck.discard(tid)
-        for dep in tasks[tid].dependencies or []:
-            dep_id = resolve(dep["id"])
-            if dep_id in stuck and dep_id != tid:
-                outdegree[dep_id] -= 1
-                if outdegree[dep_id] == 0:
-                    queue.append(dep_id)
     cyclic = sorted(stuck, key=order.__getitem__)
     return [f"dependency cycle among tasks: {', '.join(cyclic)}"]

@@ -23,15 +23,15 @@ from apflow.evals.predict import predicted_tasks, tree_tasks
 from apflow.evals.simulate import case_registry
 from apflow.llm.base import LLMClient
 
-MODES = {"single-shot": "single_shot", "multi-phase": "multi_phase", "baseline": "baseline"}
-
 
 def normalise_mode(mode: str) -> str:
-    """CLI spelling (``single-shot``) or API spelling (``single_shot``) -> the CLI spelling."""
-    spelled = mode.replace("_", "-")
-    if spelled not in MODES:
-        raise ConfigError(f"unknown eval mode {mode!r}", hint="use one of " + ", ".join(MODES))
-    return spelled
+    """Either spelling -> the CLI spelling (``single-shot``), which reports and folders use."""
+    from apflow.generator import GenerationMode
+
+    try:
+        return GenerationMode.parse(mode).cli_name
+    except GenerationError as exc:
+        raise ConfigError(f"unknown eval mode {mode!r}", hint=exc.hint) from None
 
 
 @dataclass
@@ -55,7 +55,7 @@ async def _generate(case: dict[str, Any], mode: str, registry: Any, client: LLMC
     # so nothing in it (command_executor included) is off limits.
     return await generate_tree(
         case["request"],
-        mode=MODES[mode],
+        mode=mode,
         registry=registry,
         client=client,
         executors=[t["name"] for t in case["tools"]],

@@ -1,12 +1,18 @@
 """apflow.generator: plain-English requirement -> validated aggregator-root task tree."""
 
-from apflow.generator.api import MODES, generate_tree, generate_tree_sync
-from apflow.generator.result import Attempt, GenerationEvent, GenerationResult, GenerationStats
+from apflow.generator.api import generate_tree, generate_tree_sync
+from apflow.generator.result import (
+    Attempt,
+    GenerationEvent,
+    GenerationMode,
+    GenerationResult,
+    GenerationStats,
+)
 
 __all__ = [
-    "MODES",
     "Attempt",
     "GenerationEvent",
+    "GenerationMode",
     "GenerationResult",
     "GenerationStats",
     "generate_tree",

@@ -8,21 +8,10 @@ from typing import Any
 
 from apflow.core.errors import GenerationError
 from apflow.generator import catalogue, examples, modes
-from apflow.generator.result import GenerationEvent, GenerationResult
+from apflow.generator.result import GenerationEvent, GenerationMode, GenerationResult
 from apflow.generator.run import Run
 from apflow.llm import LLMClient, get_client
 from apflow.spec import AGGREGATOR, ExecutorPolicy, default_policy
-
-MODES = ("single_shot", "multi_phase", "baseline")
-
-
-def _mode(mode: str) -> str:
-    normalised = (mode or "single_shot").strip().lower().replace("-", "_")
-    if normalised not in MODES:
-        raise GenerationError(
-            f"unknown generation mode {mode!r}", hint=f"use one of: {', '.join(MODES)}"
-        )
-    return normalised
 
 
 def effective_policy(
@@ -95,7 +84,7 @@ def checked_requirement(requirement: str, limit: int | None = None) -> str:
 async def generate_tree(
     requirement: str,
     *,
-    mode: str = "single_shot",
+    mode: GenerationMode | str = GenerationMode.SINGLE_SHOT,
     model: str | None = None,
     registry: Any = None,
     executors: Iterable[str] | None = None,
@@ -121,7 +110,7 @@ async def generate_tree(
             hint='describe the workflow, e.g. "fetch https://example.com and summarise it"',
         )
     requirement = checked_requirement(requirement, max_requirement_chars)
-    chosen_mode = _mode(mode)
+    chosen_mode = GenerationMode.parse(mode)
     if max_repairs < 0:
         raise GenerationError(f"max_repairs must be >= 0, got {max_repairs}")
     if registry is None:
@@ -134,15 +123,15 @@ async def generate_tree(
     llm = client if client is not None else get_client(model)
     run = Run(llm, registry, allowed, requirement, on_event=on_event)
     plan = None
-    if chosen_mode == "single_shot":
+    if chosen_mode is GenerationMode.SINGLE_SHOT:
         tree = await modes.single_shot(run, offer, max_repairs)
-    elif chosen_mode == "multi_phase":
+    elif chosen_mode is GenerationMode.MULTI_PHASE:
         tree, plan = await modes.multi_phase(run, offer, max_repairs)
     else:
         tree = await modes.baseline(run, offer)
     return GenerationResult(
         tree=tree,
-        mode=chosen_mode,
+        mode=chosen_mode.value,
         model=getattr(llm, "model", "") or "",
         plan=plan,
         fixes=run.fixes,

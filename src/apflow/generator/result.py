@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apflow.core.errors import GenerationError
 from apflow.spec import TaskTreeSpec
+
+
+class GenerationMode(StrEnum):
+    """How a tree is generated. Both spellings are accepted everywhere: ``single_shot``
+    (the value, used by the API, MCP and JSON) and ``single-shot`` (the CLI's)."""
+
+    SINGLE_SHOT = "single_shot"
+    MULTI_PHASE = "multi_phase"
+    BASELINE = "baseline"
+
+    @classmethod
+    def parse(cls, mode: str | None) -> GenerationMode:
+        """``"single-shot"``, ``"Single_Shot"``, ``None`` (the default) -> SINGLE_SHOT."""
+        spelled = (mode or cls.SINGLE_SHOT.value).strip().lower().replace("-", "_")
+        try:
+            return cls(spelled)
+        except ValueError:
+            raise GenerationError(
+                f"unknown generation mode {mode!r}",
+                hint="use one of: single-shot, multi-phase, baseline (or single_shot, multi_phase)",
+            ) from None
+
+    @classmethod
+    def spellings(cls, *modes: GenerationMode) -> list[str]:
+        """Every accepted spelling of ``modes`` (default: all), for enums in input schemas."""
+        chosen = modes or tuple(cls)
+        return [m.value for m in chosen] + [m.cli_name for m in chosen if m.cli_name != m.value]
+
+    @property
+    def cli_name(self) -> str:
+        return self.value.replace("_", "-")
 
 
 @dataclass(frozen=True)

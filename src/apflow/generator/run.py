@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apflow.core.errors import GenerationError
+from apflow.core.repository import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks
@@ -196,12 +197,7 @@ def _bare_dependencies_expanded(tasks: list[Any]) -> list[Any]:
     for task in tasks:
         deps = task.get("dependencies") if isinstance(task, dict) else None
         if isinstance(deps, list) and any(isinstance(d, str) for d in deps):
-            task = {
-                **task,
-                "dependencies": [
-                    {"id": d, "required": True} if isinstance(d, str) else d for d in deps
-                ],
-            }
+            task = {**task, "dependencies": expand_bare_ids(deps)}
         out.append(task)
     return out
 

@@ -19,6 +19,7 @@ from pydantic import Field, WithJsonSchema
 
 from apflow import __version__
 from apflow.core.errors import ApflowError, GenerationError, ValidationFailed
+from apflow.generator.result import GenerationMode
 from apflow.mcp.generate import generate
 from apflow.service import (
     CancelResult,
@@ -30,6 +31,10 @@ from apflow.service import (
 )
 
 T = TypeVar("T")
+#: Both spellings of the two modes offered to agents (single_shot and single-shot, ...).
+ModeName = Literal[
+    tuple(GenerationMode.spellings(GenerationMode.SINGLE_SHOT, GenerationMode.MULTI_PHASE))
+]
 
 INSTRUCTIONS = (
     "apflow turns a plain-English workflow into a validated task tree and runs it. "
@@ -126,7 +131,7 @@ def build_server(
         requirement: Annotated[str, Field(description="the workflow, in plain English")],
         ctx: Context,
         mode: Annotated[
-            Literal["single_shot", "multi_phase"],
+            ModeName,
             Field(description="single_shot: one call; multi_phase: plan, then build"),
         ] = "single_shot",
         executors: Annotated[

@@ -12,6 +12,7 @@ from typing import Any
 
 from apflow.core.errors import ApflowError, ConfigError, GenerationError, LLMError
 from apflow.core.executor import BaseTask, completed, failed
+from apflow.generator.result import GenerationMode
 
 
 class GenerateExecutor(BaseTask):
@@ -32,9 +33,12 @@ class GenerateExecutor(BaseTask):
             },
             "mode": {
                 "type": "string",
-                "enum": ["single_shot", "multi_phase"],
+                "enum": GenerationMode.spellings(
+                    GenerationMode.SINGLE_SHOT, GenerationMode.MULTI_PHASE
+                ),
                 "default": "single_shot",
-                "description": "multi_phase plans the steps first; better for 3+ steps",
+                "description": "multi_phase (or multi-phase) plans the steps first; better for "
+                "3+ steps",
             },
             "model": {
                 "type": "string",

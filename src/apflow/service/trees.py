@@ -8,7 +8,8 @@ of its own that is closed when the run ends, also when it is interrupted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -251,11 +252,8 @@ class Service:
         manager = self._running.get(root_id)
         if manager is not None:
             return CancelResult(root_id=root_id, cancelled=await manager.cancel(root_id))
-        session = create_session(self.db)
-        try:
-            count = await TaskManager(session, registry=self.registry).cancel(root_id)
-        finally:
-            await session.close()
+        async with self._repository() as repo:
+            count = await TaskManager(repo.session, registry=self.registry).cancel(root_id)
         return CancelResult(root_id=root_id, cancelled=count)
 
     def is_running(self, root_id: str) -> bool:
@@ -271,17 +269,23 @@ class Service:
 
     # -- reading --------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _repository(self) -> AsyncIterator[TaskRepository]:
+        """A repository on a session of its own, closed afterwards."""
+        session = create_session(self.db)
+        try:
+            yield TaskRepository(session)
+        finally:
+            await session.close()
+
     async def load(self, root_id: str, *, user_id: str | None = None) -> list[TaskModel]:
         """Every stored task of the tree ``root_id``, root first.
 
         ``user_id=None`` sees every tree; a user sees only trees stored under their id,
         and another user's tree is TaskNotFound, as an unknown id is.
         """
-        session = create_session(self.db)
-        try:
-            return owned(await TaskRepository(session).require_tree(root_id), root_id, user_id)
-        finally:
-            await session.close()
+        async with self._repository() as repo:
+            return owned(await repo.require_tree(root_id), root_id, user_id)
 
     async def get_tree(
         self, root_id: str, *, user_id: str | None = None, with_results: bool = True
@@ -292,13 +296,9 @@ class Service:
 
     async def get_task(self, task_id: str) -> tuple[TaskModel, list[TaskModel]]:
         """One stored task and its children (TaskNotFound if unknown)."""
-        session = create_session(self.db)
-        try:
-            repo = TaskRepository(session)
+        async with self._repository() as repo:
             task = await repo.require_task(task_id)
             return task, await repo.get_children(task_id)
-        finally:
-            await session.close()
 
     async def list_tasks(
         self,
@@ -310,13 +310,10 @@ class Service:
     ) -> list[TaskModel]:
         """Stored tasks (tree roots unless ``roots_only=False``), newest first."""
         _check_listing(status, limit)
-        session = create_session(self.db)
-        try:
-            return await TaskRepository(session).list_tasks(
+        async with self._repository() as repo:
+            return await repo.list_tasks(
                 status=status, user_id=user_id, roots_only=roots_only, limit=limit
             )
-        finally:
-            await session.close()
 
     async def list_trees(
         self,
@@ -333,17 +330,13 @@ class Service:
         """
         _check_listing(status, limit)
         before = _cursor_position(after) if after else None
-        session = create_session(self.db)
-        try:
-            repo = TaskRepository(session)
+        async with self._repository() as repo:
             roots = await repo.list_roots(
                 status=status, user_id=user_id, limit=limit + 1, before=before
             )
             more, roots = len(roots) > limit, roots[:limit]
             counts = await repo.status_counts(r.id for r in roots)
             total = await repo.count_roots(status=status, user_id=user_id)
-        finally:
-            await session.close()
         last = roots[-1] if more else None
         return TreePage(
             trees=[tree_summary(r, counts.get(r.id, {})) for r in roots],

@@ -4,17 +4,17 @@ from apflow.spec.models import AGGREGATOR, DependencySpec, TaskParams, TaskSpec,
 from apflow.spec.parse import parse_tree
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
 from apflow.spec.repair import repair_tree
-from apflow.spec.report import CODES, Issue, ValidationReport
+from apflow.spec.report import Issue, IssueCode, ValidationReport
 from apflow.spec.storage import create_tree
 from apflow.spec.validator import structural_report, validate_tree
 from apflow.spec.views import render_tree
 
 __all__ = [
     "AGGREGATOR",
-    "CODES",
     "DependencySpec",
     "ExecutorPolicy",
     "Issue",
+    "IssueCode",
     "Limits",
     "TaskParams",
     "TaskSpec",

@@ -19,8 +19,7 @@ from jsonschema import Draft202012Validator
 from apflow.core import references
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.registry import ExecutorRegistry
-from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph, json_depth
-from apflow.spec.limits import safe_text
+from apflow.spec.graph import SpecGraph
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
 from apflow.spec.report import ISSUES_PER_TASK, Issue, path_of
@@ -85,14 +84,11 @@ class ContentChecker:
         registry: ExecutorRegistry,
         policy: ExecutorPolicy,
         limits: Limits,
-        *,
-        scanned: bool = False,
     ) -> None:
+        """Depth and size of inputs are :func:`apflow.spec.limits.scan`'s job (run first)."""
         self.registry = registry
         self.policy = policy
         self.limits = limits
-        #: True when ``limits.scan`` already passed: depth and size need no second look.
-        self.scanned = scanned
         self._validators: dict[str, Draft202012Validator | None] = {}
         self._fast: dict[str, Any] = {}
 
@@ -131,60 +127,8 @@ class ContentChecker:
     def check(self, spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
         issues: list[Issue] = []
         for i, task in enumerate(spec.tasks):
-            too_deep = [] if self.scanned else self._depth(i, task)
-            issues += too_deep or ([] if self.scanned else self._size(i, task))
-            issues += self._priority(i, task)
-            if too_deep:
-                continue  # the remaining checks walk the inputs recursively
             issues += self._executor(i, task, graph)
             issues += reference_issues(i, task, graph)
-        return issues
-
-    def _depth(self, i: int, task: TaskSpec) -> list[Issue]:
-        limit = min(self.limits.max_input_depth, MAX_SCAN_DEPTH)
-        depth = json_depth(task.inputs, limit)
-        if depth <= limit:
-            return []
-        return [
-            Issue(
-                code="input_too_large",
-                task_id=task.id,
-                path=path_of("tasks", i, "inputs"),
-                message=f"inputs are nested more than {limit} levels deep",
-                hint="flatten the inputs; pass structured data between tasks with "
-                "${task_id.result} references instead of inlining it",
-            )
-        ]
-
-    def _size(self, i: int, task: TaskSpec) -> list[Issue]:
-        issues = []
-        size = len(json.dumps(task.inputs, default=str).encode())
-        if size > self.limits.max_input_bytes:
-            issues.append(
-                Issue(
-                    code="input_too_large",
-                    task_id=task.id,
-                    path=path_of("tasks", i, "inputs"),
-                    message=f"inputs are {size} bytes; the limit is "
-                    f"{self.limits.max_input_bytes} bytes per task",
-                    hint="keep inputs small: let a task fetch or produce the data and pass it "
-                    "on with a ${task_id.result} reference instead of inlining it",
-                )
-            )
-        return issues
-
-    def _priority(self, i: int, task: TaskSpec) -> list[Issue]:
-        issues = []
-        if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
-            issues.append(
-                Issue(
-                    code="invalid_priority",
-                    task_id=task.id,
-                    path=path_of("tasks", i, "priority"),
-                    message=f"priority must be an integer 0..3, got {safe_text(task.priority)}",
-                    hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
-                )
-            )
         return issues
 
     def _executor(self, i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:

@@ -11,26 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from apflow.core import references
+from apflow.core.graphs import strongly_connected
 from apflow.spec.models import TaskSpec, TaskTreeSpec
 
 #: Deeper JSON is not walked by recursive helpers (json, jsonschema, references).
 MAX_SCAN_DEPTH = 200
-
-
-def json_depth(value: Any, cap: int) -> int:
-    """Nesting depth of a JSON value, counted without recursion; stops once past ``cap``."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > cap:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
 
 
 Refs = list[tuple[tuple, str, Any]]
@@ -96,7 +81,7 @@ class SpecGraph:
     def cycles(self) -> list[list[str]]:
         """One cycle per strongly connected component; each lists ids, a depends on the next."""
         out = []
-        for component in _strongly_connected(self.deps):
+        for component in strongly_connected(self.deps):
             if len(component) < 2:
                 continue
             members = set(component)
@@ -155,49 +140,6 @@ class SpecGraph:
             for visited in path:
                 end[visited] = result
         return loops, end
-
-
-def _strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm without recursion."""
-    counter = 0
-    low: dict[str, int] = {}
-    number: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    components: list[list[str]] = []
-    for root in edges:
-        if root in number:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, pos = work.pop()
-            if pos == 0:
-                number[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            targets = edges[node]
-            if pos < len(targets):
-                work.append((node, pos + 1))
-                nxt = targets[pos]
-                if nxt not in number:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], number[nxt])
-                continue
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == number[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(component)
-    return components
 
 
 def referenced_ids(spec: TaskTreeSpec, graph: SpecGraph | None = None) -> set[str]:

@@ -10,6 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from apflow.core.models import DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY
+from apflow.core.repository import expand_bare_ids
+
 #: Ids must be usable inside ``${id.result...}`` references.
 ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
 AGGREGATOR = "aggregate_results_executor"
@@ -69,22 +72,17 @@ class TaskSpec(BaseModel):
         description="executor inputs; strings may hold ${task_id.result.field} references",
     )
     priority: int = Field(
-        2,
+        DEFAULT_PRIORITY,
+        ge=MIN_PRIORITY,
+        le=MAX_PRIORITY,
         description="0 = most urgent .. 3 = low; 2 is normal",
-        json_schema_extra={"minimum": 0, "maximum": 3},
     )
     params: TaskParams = Field(default_factory=TaskParams)
 
     @field_validator("dependencies", mode="before")
     @classmethod
     def _bare_ids(cls, value: Any) -> Any:
-        if value is None:
-            return []
-        if isinstance(value, (str, dict)):
-            value = [value]
-        if isinstance(value, list):
-            return [{"id": d, "required": True} if isinstance(d, str) else d for d in value]
-        return value
+        return expand_bare_ids(value)
 
     @field_validator("schemas", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from apflow.core.errors import ValidationFailed
+from apflow.core.models import MAX_PRIORITY, MIN_PRIORITY
 from apflow.spec.limits import raw_tasks, safe_text
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.report import Issue, ValidationReport, path_of
@@ -138,7 +139,8 @@ def shape_issues(exc: ValidationError, raw: list[Any]) -> list[Issue]:
                     code="invalid_priority",
                     task_id=_task_id(raw, index),
                     path=path_of("tasks", *loc),
-                    message="priority must be an integer 0..3, got " + safe_text(err.get("input")),
+                    message=f"priority must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got "
+                    + safe_text(err.get("input")),
                     hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
                 )
             )

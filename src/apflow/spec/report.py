@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -10,34 +11,59 @@ from pydantic import BaseModel, ConfigDict
 from apflow.core.errors import ValidationFailed
 from apflow.spec.models import TaskTreeSpec
 
-#: Every code the validator emits, in the order checks run.
-CODES = (
-    "invalid_json",
-    "document_too_large",
-    "too_many_tasks",
-    "too_many_dependencies",
-    "value_too_long",
-    "too_deep",
-    "not_json",
-    "input_too_large",
-    "invalid_shape",
-    "empty_tree",
-    "duplicate_id",
-    "missing_dependency",
-    "self_dependency",
-    "missing_parent",
-    "dependency_cycle",
-    "parent_cycle",
-    "no_root",
-    "multiple_roots",
-    "unreachable_task",
-    "non_aggregator_root",
-    "unknown_executor",
-    "disallowed_executor",
-    "invalid_inputs",
-    "bad_reference",
-    "undeclared_reference",
-    "invalid_priority",
+
+class IssueCode(StrEnum):
+    """Every code the validator emits, in the order checks run; compares equal to its string."""
+
+    INVALID_JSON = "invalid_json"
+    DOCUMENT_TOO_LARGE = "document_too_large"
+    TOO_MANY_TASKS = "too_many_tasks"
+    TOO_MANY_DEPENDENCIES = "too_many_dependencies"
+    VALUE_TOO_LONG = "value_too_long"
+    TOO_DEEP = "too_deep"
+    NOT_JSON = "not_json"
+    INPUT_TOO_LARGE = "input_too_large"
+    INVALID_SHAPE = "invalid_shape"
+    EMPTY_TREE = "empty_tree"
+    DUPLICATE_ID = "duplicate_id"
+    MISSING_DEPENDENCY = "missing_dependency"
+    SELF_DEPENDENCY = "self_dependency"
+    MISSING_PARENT = "missing_parent"
+    DEPENDENCY_CYCLE = "dependency_cycle"
+    PARENT_CYCLE = "parent_cycle"
+    NO_ROOT = "no_root"
+    MULTIPLE_ROOTS = "multiple_roots"
+    UNREACHABLE_TASK = "unreachable_task"
+    NON_AGGREGATOR_ROOT = "non_aggregator_root"
+    UNKNOWN_EXECUTOR = "unknown_executor"
+    DISALLOWED_EXECUTOR = "disallowed_executor"
+    INVALID_INPUTS = "invalid_inputs"
+    BAD_REFERENCE = "bad_reference"
+    UNDECLARED_REFERENCE = "undeclared_reference"
+    INVALID_PRIORITY = "invalid_priority"
+
+
+#: Codes that make a tree impossible to store or run, whatever the registry holds.
+STRUCTURAL_CODES = frozenset(
+    {
+        IssueCode.EMPTY_TREE,
+        IssueCode.DUPLICATE_ID,
+        IssueCode.MISSING_DEPENDENCY,
+        IssueCode.SELF_DEPENDENCY,
+        IssueCode.MISSING_PARENT,
+        IssueCode.DEPENDENCY_CYCLE,
+        IssueCode.PARENT_CYCLE,
+        IssueCode.NO_ROOT,
+        IssueCode.MULTIPLE_ROOTS,
+        IssueCode.UNREACHABLE_TASK,
+        IssueCode.BAD_REFERENCE,
+        IssueCode.UNDECLARED_REFERENCE,
+        IssueCode.INVALID_PRIORITY,
+        IssueCode.INPUT_TOO_LARGE,
+        IssueCode.TOO_DEEP,
+        IssueCode.NOT_JSON,
+        IssueCode.VALUE_TOO_LONG,
+    }
 )
 
 
@@ -49,9 +75,10 @@ ISSUES_PER_TASK = 10
 class Issue(BaseModel):
     """One problem: a stable ``code``, where it is, what is wrong and what to change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the code is checked against IssueCode and kept as its plain string
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
 
-    code: str
+    code: IssueCode
     task_id: str | None = None
     path: str = ""
     message: str

@@ -20,14 +20,13 @@ from apflow.spec.limits import (
     paused_gc,
     plain_json_text,
     raw_tasks,
-    safe_text,
     scan,
     text_size,
 )
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.parse import load_raw, shape_issues, task_list
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
-from apflow.spec.report import Issue, ValidationReport
+from apflow.spec.report import STRUCTURAL_CODES, Issue, ValidationReport
 from apflow.spec.structure import check_structure
 
 
@@ -80,11 +79,20 @@ def _validate(
             spec = TaskTreeSpec.model_validate({"tasks": tasks})
         except ValidationError as exc:
             shape = shape_issues(exc, tasks)
-            if not all(i.fixable for i in shape):
+            if not all(i.fixable or i.code == "invalid_priority" for i in shape):
                 return ValidationReport(shape)
-            # Only unknown fields: report what else is wrong too, so that a report whose
-            # issues are all fixable really is fixed by one repair_tree.
-            known = [{k: v for k, v in t.items() if k in TASK_FIELDS} for t in tasks]
+            # Only unknown fields and priorities out of range: report what else is wrong
+            # too, so that every problem is listed at once, and a report whose issues are
+            # all fixable really is fixed by one repair_tree.
+            bad_priority = {e["loc"][1] for e in exc.errors() if e["loc"][2:3] == ("priority",)}
+            known = [
+                {
+                    k: v
+                    for k, v in t.items()
+                    if k in TASK_FIELDS and not (k == "priority" and i in bad_priority)
+                }
+                for i, t in enumerate(tasks)
+            ]
             rest = validate_tree(known, registry, policy=policy, limits=limits)
             return ValidationReport(shape + rest.issues)
     if not spec.tasks:
@@ -101,7 +109,7 @@ def _validate(
     no_refs = isinstance(tree, str) and "${" not in tree and not _ESCAPED_REF_CHAR.search(tree)
     graph = SpecGraph(spec, _no_references if no_refs else None)
     issues = check_structure(spec, graph)
-    issues += ContentChecker(registry, policy, limits, scanned=True).check(spec, graph)
+    issues += ContentChecker(registry, policy, limits).check(spec, graph)
     return ValidationReport(issues, spec)
 
 
@@ -110,30 +118,6 @@ _ESCAPED_REF_CHAR = re.compile(r"\\u00(?:24|7[bB])")
 
 def _no_references(_task: Any) -> list:
     return []
-
-
-#: Codes that make a tree impossible to store or run, whatever the registry holds.
-STRUCTURAL_CODES = frozenset(
-    {
-        "empty_tree",
-        "duplicate_id",
-        "missing_dependency",
-        "self_dependency",
-        "missing_parent",
-        "dependency_cycle",
-        "parent_cycle",
-        "no_root",
-        "multiple_roots",
-        "unreachable_task",
-        "bad_reference",
-        "undeclared_reference",
-        "invalid_priority",
-        "input_too_large",
-        "too_deep",
-        "not_json",
-        "value_too_long",
-    }
-)
 
 
 def structural_report(spec: TaskTreeSpec) -> ValidationReport:
@@ -147,14 +131,4 @@ def structural_report(spec: TaskTreeSpec) -> ValidationReport:
     issues = [i for i in check_structure(spec, graph) if i.code in STRUCTURAL_CODES]
     for index, task in enumerate(spec.tasks):
         issues += reference_issues(index, task, graph)
-        if isinstance(task.priority, bool) or not 0 <= task.priority <= 3:
-            issues.append(
-                Issue(
-                    code="invalid_priority",
-                    task_id=task.id,
-                    path=f"tasks[{index}].priority",
-                    message=f"priority must be an integer 0..3, got {safe_text(task.priority)}",
-                    hint='set "priority" to 0 (most urgent), 1, 2 (normal) or 3 (low)',
-                )
-            )
     return ValidationReport(issues, spec)
