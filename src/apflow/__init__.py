@@ -25,7 +25,6 @@ from apflow.core import (
 from apflow.core.errors import (
     ApflowError,
     ConfigError,
-    ExecutionError,
     ExecutorNotFound,
     ExecutorRegistrationError,
     GenerationError,
@@ -64,7 +63,6 @@ __all__ = [
     "ConfigError",
     "DaskRunner",
     "ExecutableTask",
-    "ExecutionError",
     "ExecutorNotFound",
     "ExecutorRegistrationError",
     "ExecutorRegistry",

@@ -10,6 +10,7 @@ from apflow.cli import progress as progress_module
 from apflow.cli import runner as runner_module
 from apflow.generator import GenerationEvent
 from apflow.llm import ScriptedClient
+from apflow.llm.base import CountingClient
 from apflow.spec import validate_tree
 from tests.cli.conftest import OFFLINE_TREE
 
@@ -35,7 +36,7 @@ def test_live_table_shows_every_task_with_final_statuses_and_counts(monkeypatch,
 
 def test_generation_progress_draws_phases_calls_and_tokens():
     console, buffer = _terminal()
-    client = progress_module.CountingClient(ScriptedClient([json.dumps(OFFLINE_TREE)]))
+    client = CountingClient(ScriptedClient([json.dumps(OFFLINE_TREE)]))
     display = progress_module.GenerationProgress(console, client)
     with display:
         display.on_event(GenerationEvent("generate", "start"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apflow.core.errors import LLMError
-from apflow.evals.cassette import CassetteMiss, CountingClient, RecordingClient, ReplayClient
+from apflow.evals.cassette import CassetteMiss, RecordingClient, ReplayClient
 from apflow.llm import ScriptedClient
+from apflow.llm.base import CountingClient
 
 ASK = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apflow.evals.executable import TreeRunner
+from apflow.evals.executable import ExecutabilityChecker
 from apflow.evals.simulate import case_registry
 
 TOOLS = [
@@ -50,14 +50,14 @@ def _tree(count_inputs):
 
 
 async def test_wired_tree_runs_to_completion(tmp_path):
-    runner = TreeRunner(tmp_path)
+    runner = ExecutabilityChecker(tmp_path)
     check = await runner.check(_tree({"text": "${f.result.text}"}), case_registry(TOOLS))
     await runner.close()
     assert check.executable, check.detail
 
 
 async def test_reference_to_a_missing_output_field_is_not_executable(tmp_path):
-    runner = TreeRunner(tmp_path)
+    runner = ExecutabilityChecker(tmp_path)
     check = await runner.check(_tree({"text": "${f.result.body}"}), case_registry(TOOLS))
     await runner.close()
     assert not check.executable
@@ -67,7 +67,7 @@ async def test_reference_to_a_missing_output_field_is_not_executable(tmp_path):
 async def test_referenced_values_are_not_type_checked_but_literals_are(tmp_path):
     # Datasets often declare a producer's field as one type and the consumer's as another;
     # the simulated value says nothing about the tree, so only literals are type-checked.
-    runner = TreeRunner(tmp_path)
+    runner = ExecutabilityChecker(tmp_path)
     registry = case_registry(TOOLS)
     referenced = await runner.check(_tree({"n": "${f.result.text}"}), registry)
     literal = await runner.check(_tree({"n": "three", "text": "${f.result.text}"}), registry)
@@ -82,7 +82,7 @@ async def test_missing_required_input_is_not_executable(tmp_path):
         TOOLS[0],
         {**TOOLS[1], "input_schema": {**TOOLS[1]["input_schema"], "required": ["n"]}},
     ]
-    runner = TreeRunner(tmp_path)
+    runner = ExecutabilityChecker(tmp_path)
     check = await runner.check(_tree({"text": "${f.result.text}"}), case_registry(strict))
     await runner.close()
     assert not check.executable and "'n' is a required property" in check.detail

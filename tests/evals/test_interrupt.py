@@ -8,9 +8,9 @@ import json
 from typer.testing import CliRunner
 
 from apflow.cli.app import app
-from apflow.evals import runner as runner_module
+from apflow.evals import suite as suite_module
 from apflow.evals.datasets import load_dataset
-from apflow.evals.runner import SuiteRun, run_suite
+from apflow.evals.suite import SuiteResults, run_suite
 from apflow.llm import ScriptedClient
 from tests.evals.scripted import tree_from
 
@@ -35,7 +35,7 @@ class StallsAfter:
 
 async def test_cancelled_run_keeps_finished_records(tmp_path):
     cases = load_dataset("builtin")[:4]
-    run = SuiteRun("builtin", "single-shot", "stalls", len(cases))
+    run = SuiteResults("builtin", "single-shot", "stalls", len(cases))
     task = asyncio.create_task(
         run_suite(run, cases, StallsAfter(cases, 2), workdir=tmp_path, concurrency=1)
     )
@@ -55,7 +55,7 @@ def test_cli_writes_a_partial_report_on_ctrl_c(tmp_path, monkeypatch):
     cases = load_dataset("builtin")[:3]
     script = tmp_path / "s.json"
     script.write_text(json.dumps([tree_from(c["gold"]["tasks"]) for c in cases]))
-    real = runner_module.run_case
+    real = suite_module.run_case
     calls = {"n": 0}
 
     async def interrupting(case, *args, **kwargs):
@@ -64,7 +64,7 @@ def test_cli_writes_a_partial_report_on_ctrl_c(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return await real(case, *args, **kwargs)
 
-    monkeypatch.setattr(runner_module, "run_case", interrupting)
+    monkeypatch.setattr(suite_module, "run_case", interrupting)
     result = CliRunner().invoke(
         app,
         [

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from apflow.cli.app import app
@@ -108,11 +109,9 @@ def run(
     import tempfile
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from apflow.evals.datasets import dataset_hash, load_dataset, resolve
     from apflow.evals.report import build_report, write_report
-    from apflow.evals.runner import SuiteRun, normalise_mode, run_suite
+    from apflow.evals.suite import SuiteResults, normalise_mode, run_suite
 
     mode = normalise_mode(mode)
     if limit is not None and limit < 1:
@@ -128,7 +127,9 @@ def run(
     client = _client(model, record, replay, extend)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = out_dir or Path(".apflow") / "evals" / f"{Path(str(suite)).stem}-{mode}-{stamp}"
-    state_run = SuiteRun(suite=str(suite), mode=mode, model=client.model, cases_total=len(cases))
+    state_run = SuiteResults(
+        suite=str(suite), mode=mode, model=client.model, cases_total=len(cases)
+    )
     meta = {
         "dataset": str(resolve(suite)),
         "dataset_sha256": dataset_hash(suite),

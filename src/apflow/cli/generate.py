@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from apflow.cli.app import app
 from apflow.cli.common import console, fail, handle_errors, out, print_json, run_async
-from apflow.cli.progress import CountingClient, GenerationProgress
+from apflow.cli.progress import GenerationProgress
 from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
 from apflow.cli.views import spec_tree
 from apflow.core.errors import GenerationError
@@ -63,6 +63,7 @@ async def generate_with_progress(
     """Run the generator with the live progress line; returns the result and the counters."""
     from apflow.generator import generate_tree
     from apflow.llm import get_client
+    from apflow.llm.base import CountingClient
 
     client = CountingClient(get_client(model))
     progress = GenerationProgress(console, client, enabled=show_progress)

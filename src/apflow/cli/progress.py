@@ -11,23 +11,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 
 if TYPE_CHECKING:  # importing the generator costs ~0.5 s; only `apflow generate` needs it
-    from apflow.llm.base import Completion, LLMClient, Message
-
-
-class CountingClient:
-    """Wraps any model client to count calls and tokens as they happen (for the display)."""
-
-    def __init__(self, inner: LLMClient) -> None:
-        self.inner = inner
-        self.model = getattr(inner, "model", "")
-        self.calls = 0
-        self.tokens = 0
-
-    async def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
-        completion = await self.inner.complete(messages, **kwargs)
-        self.calls += 1
-        self.tokens += completion.usage.prompt_tokens + completion.usage.completion_tokens
-        return completion
+    from apflow.llm.base import CountingClient
 
 
 class GenerationProgress:

@@ -81,10 +81,6 @@ class InvalidTransition(ApflowError):
     """A task status change that the state machine does not allow (a bug, not user input)."""
 
 
-class ExecutionError(ApflowError):
-    """Running a tree failed for a reason outside any single task (e.g. the database)."""
-
-
 class ValidationFailed(ApflowError):
     """A task tree did not pass validation; ``report`` holds every issue."""
 

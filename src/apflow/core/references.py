@@ -13,13 +13,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from apflow.core.errors import ApflowError
+
 # Anything that looks like a reference, well-formed or not.
 CANDIDATE = re.compile(r"\$\{([^{}]*)\}")
 _SEGMENT = r"(?:\.[A-Za-z0-9_\-]+|\[\d+\])"
 WELL_FORMED = re.compile(rf"^(?P<task>[A-Za-z0-9_\-]+)\.result(?P<path>{_SEGMENT}*)$")
 
 
-class ReferenceError_(Exception):
+class InvalidReference(ApflowError):
     """A reference that cannot be resolved (bad syntax, missing path)."""
 
 
@@ -37,7 +39,7 @@ _SEGMENT_RE = re.compile(_SEGMENT)
 
 
 def parse(body: str) -> Reference:
-    """Parse the text between ``${`` and ``}``; raise ReferenceError_ when malformed.
+    """Parse the text between ``${`` and ``}``; raise InvalidReference when malformed.
 
     Short ones are cached (a tree repeats the same few references many times, and a
     Reference is immutable); long ones are not, so the cache stays small."""
@@ -53,7 +55,7 @@ def _parse(body: str) -> Reference:
     text = body.strip()
     match = WELL_FORMED.match(text)
     if not match:
-        raise ReferenceError_(
+        raise InvalidReference(
             f"malformed reference ${{{body}}}: expected ${{task_id.result}} or "
             "${task_id.result.field.sub_field}"
         )
@@ -98,7 +100,7 @@ def _may_hold_references(value: Any) -> bool:
         return True  # not plain JSON: walk it
 
 
-def find_references(value: Any) -> Iterator[tuple[tuple, str, Reference | ReferenceError_]]:
+def find_references(value: Any) -> Iterator[tuple[tuple, str, Reference | InvalidReference]]:
     """Every ``${...}`` in a JSON value: (path, raw text, Reference or the parse error)."""
     if not _may_hold_references(value):
         return
@@ -106,7 +108,7 @@ def find_references(value: Any) -> Iterator[tuple[tuple, str, Reference | Refere
         for match in CANDIDATE.finditer(text):
             try:
                 yield path, match.group(0), parse(match.group(1))
-            except ReferenceError_ as exc:
+            except InvalidReference as exc:
                 yield path, match.group(0), exc
 
 
@@ -124,10 +126,10 @@ def lookup(result: Any, ref: Reference) -> Any:
         elif isinstance(value, list) and isinstance(segment, str) and segment.isdigit():
             index = int(segment)
             if index >= len(value):
-                raise ReferenceError_(f"{ref}: index {index} out of range")
+                raise InvalidReference(f"{ref}: index {index} out of range")
             value = value[index]
         else:
-            raise ReferenceError_(f"{ref}: the result of {ref.task_id!r} has no {segment!r}")
+            raise InvalidReference(f"{ref}: the result of {ref.task_id!r} has no {segment!r}")
     return value
 
 

@@ -111,14 +111,14 @@ class TaskRunner:
             source = lookup(ref_id)
             if source is None or source.status != TaskStatus.COMPLETED:
                 state = source.status if source is not None else "missing"
-                raise references.ReferenceError_(
+                raise references.InvalidReference(
                     f"referenced task {ref_id} has no result ({state})"
                 )
             return source.result
 
         try:
             inputs = references.resolve(copy.deepcopy(task.inputs or {}), result_of)
-        except references.ReferenceError_ as exc:
+        except references.InvalidReference as exc:
             outcome = failed(str(exc), "reference_error")
             await hooks.run_post_hooks(task, dict(task.inputs or {}), outcome)
             return outcome

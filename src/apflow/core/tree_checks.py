@@ -42,7 +42,7 @@ def find_problems(
             elif dep_id not in tasks:
                 problems.append(f"task {t.id} ({t.name}) depends on missing task {dep['id']}")
         for _path, raw, ref in references.find_references(t.inputs or {}):
-            if isinstance(ref, references.ReferenceError_):
+            if isinstance(ref, references.InvalidReference):
                 problems.append(f"task {t.id} ({t.name}): {ref}")
             elif resolve(ref.task_id) not in declared:
                 problems.append(

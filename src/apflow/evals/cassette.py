@@ -128,23 +128,3 @@ class ReplayClient:
             forced_tokens=row.get("forced_tokens", 0),
         )
         return Completion(text=row["text"], usage=usage, model=row.get("model", ""))
-
-
-class CountingClient:
-    """Per-case wrapper counting calls and tokens, whatever the generator reports."""
-
-    def __init__(self, inner: LLMClient) -> None:
-        self.inner = inner
-        self.model = inner.model
-        self.calls = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.forced_tokens = 0
-
-    async def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
-        self.calls += 1
-        completion = await self.inner.complete(messages, **kwargs)
-        self.prompt_tokens += completion.usage.prompt_tokens
-        self.completion_tokens += completion.usage.completion_tokens
-        self.forced_tokens += completion.usage.forced_tokens
-        return completion

@@ -24,7 +24,7 @@ class ExecutionCheck:
     detail: str = ""
 
 
-class TreeRunner:
+class ExecutabilityChecker:
     """Runs trees one at a time on one SQLite file (one run = one database)."""
 
     def __init__(self, directory: str | Path) -> None:

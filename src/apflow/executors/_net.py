@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from apflow.core.config import flag
+from apflow.core.errors import ApflowError
 
 ALLOW_PRIVATE_ENV = "APFLOW_ALLOW_PRIVATE_NETWORK"
 _SENSITIVE = re.compile(r"authorization|cookie|key|token|secret|password|session", re.I)
@@ -27,7 +28,7 @@ REDACTED = "***"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class NetError(Exception):
+class NetError(ApflowError):
     """A request that could not be made; ``error_type`` goes into the failed result."""
 
     error_type = "connect_error"

@@ -13,6 +13,9 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from apflow.core.errors import ApflowError, ConfigError
 from apflow.core.executor import BaseTask, completed, failed
 from apflow.llm.json_answer import JSONParseError, parse_json
@@ -167,9 +170,6 @@ def _prompt(inputs: dict[str, Any]) -> str:
 
 
 def _bad_schema(schema: dict[str, Any]) -> str | None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -178,8 +178,6 @@ def _bad_schema(schema: dict[str, Any]) -> str | None:
 
 
 def _schema_problem(value: Any, schema: dict[str, Any]) -> str | None:
-    from jsonschema import Draft202012Validator
-
     error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
     if error is None:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from apflow.core.errors import ApflowError
 from apflow.core.executor import BaseTask, completed, failed
 
 _RESERVED = {"data", "sources", "operations"}
@@ -23,7 +24,9 @@ _MISSING = object()  # "no default given": a missing path is an error
 _ABSENT = object()  # filter: a missing field simply does not match
 
 
-class TransformError(Exception):
+class TransformError(ApflowError):
+    """An operation that cannot be applied to the data; ``error_type`` goes into the result."""
+
     def __init__(self, message: str, error_type: str = "transform_error") -> None:
         super().__init__(message)
         self.error_type = error_type

@@ -8,8 +8,8 @@ from typing import Any
 
 from apflow.core.errors import GenerationError
 from apflow.generator import catalogue, examples, modes
+from apflow.generator.generation import Generation
 from apflow.generator.result import GenerationEvent, GenerationMode, GenerationResult
-from apflow.generator.run import Run
 from apflow.llm import LLMClient, get_client
 from apflow.spec import AGGREGATOR, ExecutorPolicy, default_policy
 
@@ -121,22 +121,22 @@ async def generate_tree(
     allowed = effective_policy(policy, allow)
     offer = build_offer(requirement, registry, allowed, allow, catalogue_limit)
     llm = client if client is not None else get_client(model)
-    run = Run(llm, registry, allowed, requirement, on_event=on_event)
+    gen = Generation(llm, registry, allowed, requirement, on_event=on_event)
     plan = None
     if chosen_mode is GenerationMode.SINGLE_SHOT:
-        tree = await modes.single_shot(run, offer, max_repairs)
+        tree = await modes.single_shot(gen, offer, max_repairs)
     elif chosen_mode is GenerationMode.MULTI_PHASE:
-        tree, plan = await modes.multi_phase(run, offer, max_repairs)
+        tree, plan = await modes.multi_phase(gen, offer, max_repairs)
     else:
-        tree = await modes.baseline(run, offer)
+        tree = await modes.baseline(gen, offer)
     return GenerationResult(
         tree=tree,
         mode=chosen_mode.value,
         model=getattr(llm, "model", "") or "",
         plan=plan,
-        fixes=run.fixes,
-        attempts=[a.to_dict() for a in run.attempts],
-        stats=run.stats,
+        fixes=gen.fixes,
+        attempts=[a.to_dict() for a in gen.attempts],
+        stats=gen.stats,
     )
 
 

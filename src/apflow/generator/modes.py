@@ -8,8 +8,8 @@ from typing import Any
 
 from apflow.generator import catalogue, prompting
 from apflow.generator.examples import compact, for_prompt
+from apflow.generator.generation import Generation
 from apflow.generator.parsing import steps_from
-from apflow.generator.run import Run
 from apflow.generator.schemas import (
     MAX_TASKS,
     planned_tree_schema,
@@ -52,14 +52,14 @@ class Offer:
         return catalogue.render(working_entries(self.entries))
 
 
-async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:
+async def single_shot(gen: Generation, offer: Offer, max_repairs: int) -> TaskTreeSpec:
     messages = prompting.render_messages(
         "single_shot.j2",
         catalogue=offer.text,
         examples=[for_prompt(e) for e in offer.examples],
-        requirement=run.requirement,
+        requirement=gen.requirement,
     )
-    return await run.settle(
+    return await gen.settle(
         "generate",
         messages,
         schema=strict_tree_schema(offer.entries),
@@ -68,12 +68,12 @@ async def single_shot(run: Run, offer: Offer, max_repairs: int) -> TaskTreeSpec:
     )
 
 
-async def baseline(run: Run, offer: Offer) -> TaskTreeSpec:
-    run.repair = False
+async def baseline(gen: Generation, offer: Offer) -> TaskTreeSpec:
+    gen.repair = False
     messages = prompting.render_messages(
-        "baseline.j2", catalogue=catalogue.render(offer.entries), requirement=run.requirement
+        "baseline.j2", catalogue=catalogue.render(offer.entries), requirement=gen.requirement
     )
-    return await run.settle(
+    return await gen.settle(
         "generate", messages, schema=None, max_tokens=TREE_TOKENS, max_repairs=0
     )
 
@@ -110,26 +110,26 @@ def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-async def plan(run: Run, offer: Offer) -> list[dict[str, Any]] | None:
+async def plan(gen: Generation, offer: Offer) -> list[dict[str, Any]] | None:
     """Phase 1: steps in plain words. One retry on unreadable JSON, then carry on without."""
     messages = prompting.render_messages(
         "plan.j2",
         catalogue=offer.text,
         examples=[for_prompt(e) for e in offer.examples],
-        requirement=run.requirement,
+        requirement=gen.requirement,
     )
     schema = strict_plan_schema(offer.ids)
-    with run.phase("plan"):
+    with gen.phase("plan"):
         for retry in range(2):
-            completion = await run.ask(messages, schema=schema, max_tokens=PLAN_TOKENS)
+            completion = await gen.ask(messages, schema=schema, max_tokens=PLAN_TOKENS)
             try:
                 steps = _clean_steps(steps_from(parse_json(completion.text)))
-                run.record("plan", messages, completion.text, None, f"{len(steps)} steps")
+                gen.record("plan", messages, completion.text, None, f"{len(steps)} steps")
                 return steps or None
             except JSONParseError as exc:
-                run.record("plan", messages, completion.text, None, f"unreadable: {exc.args[0]}")
+                gen.record("plan", messages, completion.text, None, f"unreadable: {exc.args[0]}")
                 if retry:
-                    run.emit("plan", "failed", f"no usable plan: {exc.args[0]}")
+                    gen.emit("plan", "failed", f"no usable plan: {exc.args[0]}")
                     return None
                 note = f"{exc.args[0]}. {exc.hint}"
                 messages = [
@@ -141,9 +141,9 @@ async def plan(run: Run, offer: Offer) -> list[dict[str, Any]] | None:
 
 
 async def multi_phase(
-    run: Run, offer: Offer, max_repairs: int
+    gen: Generation, offer: Offer, max_repairs: int
 ) -> tuple[TaskTreeSpec, list[dict[str, Any]] | None]:
-    steps = await plan(run, offer)
+    steps = await plan(gen, offer)
     # The whole offer, not only the planned executors: the grammar already fixes each task's
     # executor, and an unchanging system part is evaluated once and then read from the cache.
     entries = offer.entries
@@ -151,10 +151,10 @@ async def multi_phase(
         "structure.j2",
         catalogue=offer.text,
         examples=[for_prompt(e) for e in offer.examples],
-        requirement=run.requirement,
+        requirement=gen.requirement,
         plan=compact({"steps": steps}) if steps else "(none: choose the steps yourself)",
     )
-    spec = await run.settle(
+    spec = await gen.settle(
         "structure",
         messages,
         schema=planned_tree_schema(entries, steps) if steps else strict_tree_schema(entries),

@@ -40,3 +40,29 @@ class LLMClient(Protocol):
         temperature: float = 0.0,
         max_tokens: int = 2048,
     ) -> Completion: ...
+
+
+class CountingClient:
+    """Wraps any client to count calls and tokens as they happen (the CLI's progress line,
+    the evals' per-case figures), whatever the caller itself reports."""
+
+    def __init__(self, inner: LLMClient) -> None:
+        self.inner = inner
+        self.model = getattr(inner, "model", "")
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.forced_tokens = 0
+
+    async def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
+        self.calls += 1
+        completion = await self.inner.complete(messages, **kwargs)
+        self.prompt_tokens += completion.usage.prompt_tokens
+        self.completion_tokens += completion.usage.completion_tokens
+        self.forced_tokens += completion.usage.forced_tokens
+        return completion
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens so far."""
+        return self.prompt_tokens + self.completion_tokens

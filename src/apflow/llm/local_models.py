@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from apflow.core.errors import ConfigError, LLMError
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
@@ -90,8 +92,6 @@ def models_dir() -> Path:
     override = os.environ.get("APFLOW_MODELS_DIR", "").strip()
     if override:
         return Path(override).expanduser()
-    import platformdirs
-
     return Path(platformdirs.user_data_dir("apflow")) / "models"
 
 

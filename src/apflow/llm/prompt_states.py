@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from apflow.core.config import megabytes
 from apflow.core.utils.logger import get_logger
 
@@ -29,8 +31,6 @@ def folder() -> Path:
     configured = os.environ.get("APFLOW_LOCAL_STATE_DIR", "").strip()
     if configured:
         return Path(configured).expanduser()
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("apflow")) / "prompt-states"
 
 

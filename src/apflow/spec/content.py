@@ -271,7 +271,7 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
             continue
         code = (
             "bad_reference"
-            if isinstance(ref, references.ReferenceError_)
+            if isinstance(ref, references.InvalidReference)
             else "undeclared_reference"
         )
         if shown.get(code, 0) >= ISSUES_PER_TASK:

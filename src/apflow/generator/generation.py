@@ -46,8 +46,8 @@ class Checked:
 
 
 @dataclass
-class Run:
-    """State of one ``generate_tree`` call."""
+class Generation:
+    """State of one ``generate_tree`` call: the client, the attempts, the fixes, the stats."""
 
     client: LLMClient
     registry: Any

@@ -1,7 +1,7 @@
 """Run an eval suite: per case, generate a tree with the case's tools, then measure it.
 
 Each case gets an isolated registry (its tools as simulated executors, plus the aggregator
-root); the global registry is never touched. Records accumulate in a :class:`SuiteRun`
+root); the global registry is never touched. Records accumulate in a :class:`SuiteResults`
 so an interrupted run still has everything measured so far.
 """
 
@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import ConfigError, GenerationError, LLMError
-from apflow.evals.cassette import CassetteMiss, CountingClient
-from apflow.evals.executable import TreeRunner
+from apflow.evals.cassette import CassetteMiss
+from apflow.evals.executable import ExecutabilityChecker
 from apflow.evals.metrics import score_case
 from apflow.evals.predict import predicted_tasks, tree_tasks
 from apflow.evals.simulate import case_registry
-from apflow.llm.base import LLMClient
+from apflow.llm.base import CountingClient, LLMClient
 
 
 def normalise_mode(mode: str) -> str:
@@ -35,7 +35,7 @@ def normalise_mode(mode: str) -> str:
 
 
 @dataclass
-class SuiteRun:
+class SuiteResults:
     """Everything one eval run measured; filled in as cases finish."""
 
     suite: str
@@ -69,7 +69,7 @@ def _reasks(attempts: list[Any]) -> int:
 
 
 async def run_case(
-    case: dict[str, Any], mode: str, client: LLMClient, runner: TreeRunner
+    case: dict[str, Any], mode: str, client: LLMClient, runner: ExecutabilityChecker
 ) -> dict[str, Any]:
     """Generate, validate, execute and score one case; a per-case failure is recorded."""
     from apflow.spec import ExecutorPolicy, validate_tree
@@ -130,19 +130,19 @@ async def run_case(
 
 
 async def run_suite(
-    run: SuiteRun,
+    run: SuiteResults,
     cases: list[dict[str, Any]],
     client: LLMClient,
     *,
     workdir: str | Path,
     concurrency: int = 1,
     on_record: Callable[[dict[str, Any]], None] | None = None,
-) -> SuiteRun:
+) -> SuiteResults:
     """Run every case (``concurrency`` at a time), appending records to ``run`` as they finish."""
     if concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     mode = normalise_mode(run.mode)
-    runner = TreeRunner(workdir)
+    runner = ExecutabilityChecker(workdir)
     gate = asyncio.Semaphore(concurrency)
     order = {c["id"]: i for i, c in enumerate(cases)}
 
