@@ -46,6 +46,9 @@ _LAZY = {
     "repair_tree": "apflow.spec",
     "create_tree": "apflow.spec",
     "render_tree": "apflow.spec",
+    "create_task": "apflow.service",
+    "run_tasks": "apflow.service",
+    "Service": "apflow.service",
 }
 
 
@@ -70,6 +73,7 @@ __all__ = [
     "GenerationError",
     "LLMError",
     "LocalRunner",
+    "Service",
     "TERMINAL_STATES",
     "TaskContext",
     "TaskManager",
@@ -83,6 +87,7 @@ __all__ = [
     "__version__",
     "completed",
     "create_session",
+    "create_task",
     "create_tree",
     "default_registry",
     "executor_register",
@@ -96,5 +101,6 @@ __all__ = [
     "register_pre_hook",
     "render_tree",
     "repair_tree",
+    "run_tasks",
     "validate_tree",
 ]

@@ -64,7 +64,7 @@ def test_failed_task_makes_a_non_zero_exit_and_shows_the_error(cli, tmp_path):
     data = json.loads(result.stdout)
     numbers = next(t for t in data["tasks"] if t["spec_id"] == "numbers")
     assert numbers["status"] == "failed" and numbers["error"]
-    assert data["status"] == "skipped"
+    assert data["status"] == "failed"  # the aggregator root: a required child failed
     assert result.exit_code == 1
 
 

@@ -39,7 +39,7 @@ def expected_statuses(tasks: list[dict[str, Any]]) -> list[str]:
     out: list[str] = []
     for task in tasks:
         if any(req and out[d] != "completed" for d, req in task["deps"]):
-            out.append("skipped")
+            out.append("blocked")  # fails without running: a required dependency failed
         else:
             out.append("failed" if task["fails"] else "completed")
     return out
@@ -105,8 +105,9 @@ def test_random_dags_respect_dependencies(dag, tmp_path):
     for i, task in enumerate(tasks):
         name = f"t{i}"
         row = rows[name]
-        assert row.status == expected[i], (name, row.status, row.error)
-        if expected[i] == "skipped":
+        want = "failed" if expected[i] == "blocked" else expected[i]
+        assert row.status == want, (name, row.status, row.error)
+        if expected[i] == "blocked":
             assert name not in starts
             assert row.error_type == "dependency_failed"
             blockers = [f"t{d}" for d, req in task["deps"] if req and expected[d] != "completed"]
@@ -117,7 +118,7 @@ def test_random_dags_respect_dependencies(dag, tmp_path):
             dep = f"t{d}"
             if dep in ends:  # it ran: it must have ended before this task started
                 assert ends[dep] < starts[name], (dep, name)
-            else:  # never ran (skipped): only possible for an optional dependency
-                assert expected[d] == "skipped"
+            else:  # never ran (blocked): only possible for an optional dependency
+                assert expected[d] == "blocked"
         assert row.started_at is not None and row.completed_at >= row.started_at
-    assert len(starts) == sum(1 for s in expected if s != "skipped")
+    assert len(starts) == sum(1 for s in expected if s != "blocked")

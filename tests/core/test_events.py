@@ -45,7 +45,7 @@ async def test_subscribers_hear_every_status_of_a_run_in_order(manager, repo):
                 by_task.setdefault(name, []).append(status)
     assert by_task["first"] == ["in_progress", "completed"]
     assert by_task["second"] == ["in_progress", "failed"]
-    assert by_task["root"] == ["skipped"]
+    assert by_task["root"] == ["failed"]  # its required dependency failed
     # One call per commit, not one per task: the scheduler flushes once per round.
     assert len(heard) <= 6
 

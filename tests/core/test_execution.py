@@ -217,8 +217,9 @@ async def test_aggregate_root_collects_results_and_summary(manager, repo, regist
     row = await stored(repo, root.id)
     assert row.status == "completed"
     assert row.result == {"a": {"x": 1}}
-    assert row.result_meta["summary"] == {"completed": 1, "failed": 1, "skipped": 1, "cancelled": 0}
+    assert row.result_meta["summary"] == {"completed": 1, "failed": 2, "skipped": 0, "cancelled": 0}
     assert set(row.result_meta["errors"]) == {b.id, c.id}
+    assert row.result_meta["statuses"] == {"a": "completed", b.id: "failed", c.id: "failed"}
 
 
 async def test_a_retry_waits_at_least_the_retry_after_the_result_asked_for(session, flaky_registry):

@@ -155,7 +155,7 @@ async def test_user_data_pipeline():
     await db.close()
 
 
-async def test_pipeline_with_a_failing_fetch_skips_the_processor():
+async def test_pipeline_with_a_failing_fetch_fails_the_processor():
     db = create_session()
     task_manager = TaskManager(db)
     fetch = await task_manager.task_repository.create_task(
@@ -170,7 +170,7 @@ async def test_pipeline_with_a_failing_fetch_skips_the_processor():
     fetched = await task_manager.task_repository.get_task_by_id(fetch.id)
     processed = await task_manager.task_repository.get_task_by_id(process.id)
     assert (fetched.status, fetched.error_type) == ("failed", "not_found")
-    assert (processed.status, processed.error_type) == ("skipped", "dependency_failed")
+    assert (processed.status, processed.error_type) == ("failed", "dependency_failed")
     assert fetch.id in processed.error
     await db.close()
 

@@ -231,3 +231,10 @@ def test_builtins_come_through_the_entry_point_into_every_plugin_registry():
     assert bare.ids() == []
     register_builtins(bare)
     assert bare.ids() == builtin_ids
+
+
+def test_temporarily_on_a_registry_not_yet_loaded_keeps_its_plugins_afterwards():
+    fresh = ExecutorRegistry(load_plugins=True)
+    with fresh.temporarily():
+        assert "aggregate_results_executor" in fresh
+    assert "aggregate_results_executor" in fresh

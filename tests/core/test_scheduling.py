@@ -54,7 +54,7 @@ async def test_a_task_starts_when_its_dependencies_finish_not_by_level(manager, 
     assert events.index(("start", "after_fast")) < events.index(("end", "slow"))
 
 
-async def test_failed_required_dependency_skips_dependents_transitively(manager, repo, recorder):
+async def test_failed_required_dependency_fails_dependents_transitively(manager, repo, recorder):
     t = await make(
         repo,
         echo("root"),
@@ -66,10 +66,10 @@ async def test_failed_required_dependency_skips_dependents_transitively(manager,
     await manager.run_tree(t["root"].id)
     a, b, c = [await stored(repo, t[n].id) for n in "abc"]
     assert (a.status, a.error_type) == ("failed", "boom")
-    assert (b.status, b.error_type) == ("skipped", "dependency_failed")
+    assert (b.status, b.error_type) == ("failed", "dependency_failed")
     assert t["a"].id in b.error and "failed" in b.error
-    assert (c.status, c.error_type) == ("skipped", "dependency_failed")
-    assert t["b"].id in c.error and "skipped" in c.error
+    assert (c.status, c.error_type) == ("failed", "dependency_failed")
+    assert t["b"].id in c.error and "failed" in c.error
     assert (await stored(repo, t["side"].id)).status == "completed"
     assert sorted(recorder.names()) == ["a", "root", "side"]
     assert b.started_at is None and b.completed_at is not None
@@ -104,7 +104,7 @@ async def test_mixed_required_and_optional(manager, repo):
     await manager.run_tree(t["root"].id)
     assert (await stored(repo, t["final"].id)).status == "completed"
     strict = await stored(repo, t["strict"].id)
-    assert (strict.status, strict.error_type) == ("skipped", "dependency_failed")
+    assert (strict.status, strict.error_type) == ("failed", "dependency_failed")
 
 
 async def test_dependency_outcomes_reach_the_executor(session, registry, repo):

@@ -76,6 +76,10 @@ class BaseTask:
     #: small models add "just in case" (an extra merge step nobody asked for): an
     #: allow-list that names the executor offers it regardless.
     offer_when: ClassVar[str] = ""
+    #: True for an executor that collects its dependencies' outcomes (the aggregator): it
+    #: runs once every dependency has finished, also when a required one failed, and sees
+    #: each one's status in ``context.dependencies``.
+    collects_outcomes: ClassVar[bool] = False
 
     context: TaskContext | None = None
 
@@ -87,6 +91,21 @@ class BaseTask:
 
     def get_output_schema(self) -> dict[str, Any] | None:
         return dict(self.output_schema) if self.output_schema else None
+
+    def accepts_input(self, key: str) -> bool:
+        """Whether the input schema lets ``key`` be in the inputs (declared, or extra keys allowed).
+
+        The engine adds a completed dependency's result under the dependency's id only when
+        this is true, so an executor with a strict schema (``additionalProperties: false``)
+        gets exactly what ``validate_tree`` checked; it reads its dependencies from
+        ``self.context.dependencies`` or ``${id.result}`` references instead.
+        """
+        schema = self.get_input_schema()
+        if key in (schema.get("properties") or {}):
+            return True
+        return schema.get("additionalProperties") is not False and (
+            schema.get("unevaluatedProperties") is not False
+        )
 
     # -- helpers for executors ------------------------------------------------------------
 

@@ -97,6 +97,7 @@ class ExecutorRegistry:
     @contextmanager
     def temporarily(self, *classes: type[BaseTask]) -> Iterator[ExecutorRegistry]:
         """Register classes for the duration of a ``with`` block (tests, evals)."""
+        self._ensure_plugins()  # else the plugins loaded inside the block would be dropped
         before = dict(self._classes)
         try:
             for cls in classes:

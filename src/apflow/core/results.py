@@ -57,12 +57,15 @@ def normalize(raw: Any) -> dict[str, Any]:
         )
     status = raw.get("status", "completed")
     if status == "failed":
-        meta = {k: v for k, v in raw.items() if k not in {"status", "error", "error_type"}}
+        # A failure may carry what it did get done as ``result`` (the aggregator does).
+        skip = {"status", "error", "error_type", "result"}
+        meta = {k: v for k, v in raw.items() if k not in skip}
         return failed(
             str(raw.get("error") or "executor reported failure without an error message"),
             str(raw.get("error_type") or "execution_error"),
             retryable=bool(raw.get("retryable", False)),
             meta=meta or None,
+            result=raw.get("result"),
         )
     if status != "completed":
         return failed(

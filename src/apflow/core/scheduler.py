@@ -166,6 +166,7 @@ class TreeRun:
                         result_meta=None,
                         completed_at=None,
                     )
+        collects = self.task_runner.collects_outcomes
         for t in self.tasks.values():
             if t.status == TaskStatus.COMPLETED:
                 continue
@@ -175,7 +176,7 @@ class TreeRun:
                 required = dep.get("required", True)
                 source = self.tasks.get(dep_id) or self.external[dep_id]
                 if source.status in TERMINAL_STATES:
-                    if required and source.status in BLOCKING_STATES:
+                    if required and source.status in BLOCKING_STATES and not collects(t):
                         self.blocked_by.setdefault(t.id, dep_id)
                     continue
                 self.dependents[dep_id].append((t.id, required))
@@ -188,11 +189,12 @@ class TreeRun:
     def _became_ready(self, tid: str) -> None:
         task = self.tasks[tid]
         if tid in self.blocked_by:
-            self._skip(task, self.blocked_by[tid])
+            self._dependency_failed(task, self.blocked_by[tid])
         else:
             heapq.heappush(self.ready, (task.priority, self.order[tid], tid))
 
-    def _skip(self, task: TaskModel, dep_id: str) -> None:
+    def _dependency_failed(self, task: TaskModel, dep_id: str) -> None:
+        """A required dependency did not complete: the task fails without running."""
         if task.status != TaskStatus.PENDING:
             return
         dep = self.tasks.get(dep_id) or self.external.get(dep_id)
@@ -206,7 +208,7 @@ class TreeRun:
             label = f"{dep_id} ({dep.name})"
         self.update(
             task,
-            status="skipped",
+            status="failed",
             error=f"required dependency {label} {state}",
             error_type="dependency_failed",
             completed_at=utcnow(),
@@ -214,16 +216,24 @@ class TreeRun:
         self._finished(task)
 
     def _finished(self, task: TaskModel) -> None:
-        """Release (or skip) the dependents of a task that reached a terminal state."""
+        """Release (or fail) the dependents of a task that reached a terminal state.
+
+        A dependent whose executor collects outcomes (the aggregator root) waits for every
+        dependency whatever it ended with, and then runs.
+        """
         if self.cancelled:
-            return  # dependents stay pending and are marked cancelled, not skipped
+            return  # dependents stay pending and are marked cancelled, not failed
         for dependent_id, required in self.dependents.get(task.id, ()):
             dependent = self.tasks[dependent_id]
             if dependent.status != TaskStatus.PENDING:
                 continue
-            if required and task.status in BLOCKING_STATES:
+            if (
+                required
+                and task.status in BLOCKING_STATES
+                and not self.task_runner.collects_outcomes(dependent)
+            ):
                 self.blocked_by.setdefault(dependent_id, task.id)
-                self._skip(dependent, task.id)
+                self._dependency_failed(dependent, task.id)
                 continue
             self.waiting[dependent_id] -= 1
             if self.waiting[dependent_id] == 0:
@@ -318,7 +328,7 @@ class TreeRun:
             self.update(
                 task,
                 status=outcome["status"],
-                result=None,
+                result=outcome.get("result"),
                 result_meta=outcome.get("meta"),
                 error=outcome.get("error"),
                 error_type=outcome.get("error_type"),

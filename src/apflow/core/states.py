@@ -36,7 +36,13 @@ BLOCKING_STATES = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.PENDING: frozenset(
-        {TaskStatus.IN_PROGRESS, TaskStatus.SKIPPED, TaskStatus.CANCELLED, TaskStatus.PENDING}
+        {
+            TaskStatus.IN_PROGRESS,
+            TaskStatus.FAILED,  # a required dependency failed: it never starts
+            TaskStatus.SKIPPED,
+            TaskStatus.CANCELLED,
+            TaskStatus.PENDING,
+        }
     ),
     TaskStatus.IN_PROGRESS: frozenset(
         {

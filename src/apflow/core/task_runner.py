@@ -96,6 +96,14 @@ class TaskRunner:
     async def finished(self) -> None:
         await self.runner.tree_finished(self.tree_id)
 
+    def collects_outcomes(self, task: TaskModel) -> bool:
+        """Whether ``task``'s executor runs after failed required dependencies too."""
+        try:
+            cls = self.registry.get_class(task.executor_id)
+        except ExecutorNotFound:
+            return False
+        return bool(getattr(cls, "collects_outcomes", False))
+
     async def run(
         self, task: TaskModel, lookup: TaskLookup, record_inputs: InputsRecorder
     ) -> dict[str, Any]:
@@ -122,14 +130,18 @@ class TaskRunner:
             outcome = failed(str(exc), "reference_error")
             await hooks.run_post_hooks(task, dict(task.inputs or {}), outcome)
             return outcome
-        for dep in deps:
-            if dep.status == TaskStatus.COMPLETED and dep.key not in inputs:
-                inputs[dep.key] = dep.result
         try:
             executor = self.registry.get(task.executor_id)
         except ExecutorNotFound as exc:
             outcome = failed(str(exc), "executor_not_found")
         else:
+            for dep in deps:
+                if (
+                    dep.status == TaskStatus.COMPLETED
+                    and dep.key not in inputs
+                    and executor.accepts_input(dep.key)
+                ):
+                    inputs[dep.key] = dep.result
             executor.context = TaskContext(
                 task=task,
                 dependencies=deps,

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from apflow.core.executor import BaseTask, completed
+from apflow.core.executor import BaseTask, completed, failed
 
 
 class AggregateResultsExecutor(BaseTask):
+    """Runs once every dependency has finished, whatever it ended with (``collects_outcomes``).
+
+    Completed dependencies' results make the result; every dependency's status is in
+    ``statuses`` and every error in ``errors``. The root fails (``dependency_failed``,
+    keeping the results it has) when a required dependency did not complete.
+    """
+
     id = "aggregate_results_executor"
     name = "Aggregate results"
     description = (
-        "Root of a task tree: waits for the tasks it depends on and returns their results "
-        "keyed by task id, with a completed/failed/skipped summary."
+        "Root of a task tree: waits for every task it depends on, whatever it ended with, and "
+        "returns their results keyed by task id, with each one's status and error; fails "
+        "when a required one did not complete."
     )
     input_schema = {
         "type": "object",
@@ -27,6 +35,7 @@ class AggregateResultsExecutor(BaseTask):
         },
     }
     output_schema = {"type": "object"}
+    collects_outcomes = True
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
         fmt = self._format(inputs)
@@ -48,7 +57,19 @@ class AggregateResultsExecutor(BaseTask):
         else:
             results = {d.key: d.result for d in outcomes if d.status == "completed"}
         errors = {d.key: d.error for d in outcomes if d.status != "completed" and d.error}
-        extra = {"errors": errors} if errors else {}
+        extra: dict[str, Any] = {"errors": errors} if errors else {}
+        if outcomes:
+            extra["statuses"] = {d.key: d.status for d in outcomes}
+        missing = [d for d in outcomes if d.required and d.status != "completed"]
+        if missing:
+            named = ", ".join(f"'{d.key}' {d.status}" for d in missing)
+            return failed(
+                f"required task(s) {named}",
+                "dependency_failed",
+                result=results,
+                summary=summary,
+                **extra,
+            )
         return completed(results, summary=summary, **extra)
 
     def _format(self, inputs: dict[str, Any]) -> Any:

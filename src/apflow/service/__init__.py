@@ -12,6 +12,7 @@
 Results are pydantic models (:mod:`apflow.service.views`), JSON-ready.
 """
 
+from apflow.service.tasks import create_task, run_tasks
 from apflow.service.trees import Service, StoredListener
 from apflow.service.views import (
     CancelResult,
@@ -39,4 +40,6 @@ __all__ = [
     "TreeSummary",
     "TreeView",
     "ValidationView",
+    "create_task",
+    "run_tasks",
 ]

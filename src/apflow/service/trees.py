@@ -145,6 +145,7 @@ class Service:
         on_state_change: StateListener | None = None,
         max_concurrency: int | None = None,
         runner: ExecutorRunner | None = None,
+        keep_ids: bool = False,
     ) -> list[TaskModel]:
         """Store ``tree`` and run it, or resume the stored tree ``root_id``; wait for the end.
 
@@ -167,7 +168,7 @@ class Service:
                 runner=runner,
             )
             if tree is not None:
-                node = await create_tree(session, tree, user_id=user_id)
+                node = await create_tree(session, tree, user_id=user_id, keep_ids=keep_ids)
                 root, tasks = node.task.id, node.tasks()
                 job = manager.distribute_task_tree(node)
             else:

@@ -15,9 +15,12 @@ from apflow.spec.parse import parse_tree
 from apflow.spec.validator import structural_report
 
 
-def spec_rows(spec: TaskTreeSpec, user_id: str | None = None) -> list[dict[str, Any]]:
-    """``TaskRepository.create_tasks`` rows: fresh stored ids, links remapped, spec id in params."""
-    stored = {task.id: new_id() for task in spec.tasks}
+def spec_rows(
+    spec: TaskTreeSpec, user_id: str | None = None, *, keep_ids: bool = False
+) -> list[dict[str, Any]]:
+    """``TaskRepository.create_tasks`` rows: fresh stored ids (or the spec's own, with
+    ``keep_ids``), links remapped, spec id in params."""
+    stored = {task.id: task.id if keep_ids else new_id() for task in spec.tasks}
     rows = []
     for task in spec.tasks:
         params = task.params.model_dump(mode="json", exclude_none=True)
@@ -40,8 +43,13 @@ def spec_rows(spec: TaskTreeSpec, user_id: str | None = None) -> list[dict[str, 
     return rows
 
 
-async def create_tree(session: AsyncSession, spec: Any, user_id: str | None = None) -> TaskTreeNode:
+async def create_tree(
+    session: AsyncSession, spec: Any, user_id: str | None = None, *, keep_ids: bool = False
+) -> TaskTreeNode:
     """Store every task of ``spec`` (all or nothing) and return the root node.
+
+    Stored ids are fresh unless ``keep_ids`` (the spec's ids are then the stored ones, as
+    for tasks made with ``apflow.create_task``).
 
     Validating against the registry is the caller's job (``validate_tree``); a tree that is
     structurally broken (cycles, dangling ids, no single root) raises ValidationFailed.
@@ -50,7 +58,7 @@ async def create_tree(session: AsyncSession, spec: Any, user_id: str | None = No
     report = structural_report(spec)
     if not report.valid:
         raise ValidationFailed(report)
-    rows = spec_rows(spec, user_id)
+    rows = spec_rows(spec, user_id, keep_ids=keep_ids)
     tasks = await TaskRepository(session).create_tasks(rows)
     root = next(t for t in tasks if t.parent_id is None)
     return TaskTreeNode.from_tasks(tasks, root.id)

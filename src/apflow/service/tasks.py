@@ -1,0 +1,101 @@
+"""``create_task`` and ``run_tasks``: the guide's way of building a tree in Python.
+
+The best-practices guide writes ``fetch = create_task(name="fetch_data", ...)`` and then
+refers to ``fetch.id`` in other tasks' dependencies. :func:`create_task` builds such a
+task without storing it; :func:`run_tasks` validates a list of them, adds the aggregator
+root when there is none, stores them with the ids they already have, and runs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apflow.core.models import DEFAULT_PRIORITY, TaskModel, new_id
+from apflow.core.registry import ExecutorRegistry
+from apflow.core.repository import expand_bare_ids
+from apflow.service.trees import Service
+from apflow.spec import AGGREGATOR
+
+
+def create_task(
+    name: str,
+    *,
+    executor: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    dependencies: list[Any] | None = None,
+    parent_id: str | None = None,
+    priority: int = DEFAULT_PRIORITY,
+    params: dict[str, Any] | None = None,
+    schemas: dict[str, Any] | None = None,
+    id: str | None = None,
+) -> TaskModel:
+    """A new task, not stored yet: give a list of them to :func:`run_tasks`.
+
+    The executor is ``executor`` (or ``schemas["method"]``), else the task's ``name``, as in
+    the guide where ``create_task(name="fetch_data")`` runs the executor ``fetch_data``.
+    ``dependencies`` take task ids or ``{"id": ..., "required": bool}``.
+    """
+    method = executor or (schemas or {}).get("method") or name
+    return TaskModel(
+        id=id or new_id(),
+        name=name,
+        parent_id=parent_id,
+        dependencies=expand_bare_ids(
+            [d.id if isinstance(d, TaskModel) else d for d in dependencies or []]
+        ),
+        priority=priority,
+        schemas={**(schemas or {}), "method": method},
+        inputs=dict(inputs or {}),
+        params=dict(params or {}),
+        status="pending",
+        attempts=0,
+    )
+
+
+def tree_of(tasks: list[TaskModel]) -> list[dict[str, Any]]:
+    """The tasks as a tree (flat list), with an aggregator root over the top-level ones
+    added unless the tasks already have a single aggregator root."""
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "parent_id": t.parent_id,
+            "dependencies": list(t.dependencies or []),
+            "schemas": {"method": t.executor_id},
+            "inputs": dict(t.inputs or {}),
+            "priority": DEFAULT_PRIORITY if t.priority is None else t.priority,
+            "params": dict(t.params or {}),
+        }
+        for t in tasks
+    ]
+    top = [r for r in rows if r["parent_id"] is None]
+    if len(top) == 1 and top[0]["schemas"]["method"] == AGGREGATOR:
+        return rows
+    root_id = new_id()
+    for row in top:
+        row["parent_id"] = root_id
+    root = {
+        "id": root_id,
+        "name": "root",
+        "schemas": {"method": AGGREGATOR},
+        "dependencies": [{"id": r["id"], "required": True} for r in top],
+    }
+    return [root, *rows]
+
+
+async def run_tasks(
+    tasks: list[TaskModel],
+    *,
+    db: str | None = None,
+    registry: ExecutorRegistry | None = None,
+    user_id: str | None = None,
+) -> list[TaskModel]:
+    """Validate ``tasks`` (made with :func:`create_task`), store them and run them.
+
+    The aggregator root is added when missing. Returns every stored task at the end, root
+    first; each keeps the id it was created with. An invalid tree raises ValidationFailed
+    listing every issue, and nothing is stored.
+    """
+    service = Service(db, registry=registry)
+    spec = service.valid_spec(tree_of(tasks))
+    return await service.store_and_run(spec, user_id=user_id, keep_ids=True)
