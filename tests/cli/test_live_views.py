@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 
 from apflow.cli import progress as progress_module
-from apflow.cli import runner as runner_module
+from apflow.cli import watch as watch_module
 from apflow.generator import GenerationEvent
 from apflow.llm import ScriptedClient
 from apflow.llm.base import CountingClient
@@ -22,11 +22,11 @@ def _terminal() -> tuple[Console, io.StringIO]:
 
 def test_live_table_shows_every_task_with_final_statuses_and_counts(monkeypatch, db_url):
     console, buffer = _terminal()
-    monkeypatch.setattr(runner_module, "console", console)
-    assert runner_module.pick_display(False) == "live"
+    monkeypatch.setattr(watch_module, "console", console)
+    assert watch_module.pick_display(False) == "live"
     spec = validate_tree(OFFLINE_TREE).spec
-    state = runner_module.RunState()
-    asyncio.run(runner_module.run_tree(state, spec=spec, display="live", db=db_url))
+    state = watch_module.TreeOutcome()
+    asyncio.run(watch_module.run_tree(state, spec=spec, display="live", db=db_url))
     text = buffer.getvalue()
     for task_id in ("report", "numbers", "greeting"):
         assert task_id in text

@@ -1,6 +1,6 @@
 """The engine's parts get what they need passed in, and every status change is checked.
 
-The scheduler (TreeRun) and the task runner never hold the TaskManager; a ready task's
+The scheduler (TreeScheduler) and the task runner never hold the TaskManager; a ready task's
 executor is called in exactly one place, :func:`invoke_executor`, which a
 :class:`TaskRunner` can be given a replacement for.
 """

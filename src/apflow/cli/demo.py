@@ -16,8 +16,8 @@ from rich.markup import escape
 from apflow.cli.app import app
 from apflow.cli.common import console, handle_errors, out, run_async
 from apflow.cli.generate import generate_with_progress
-from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
 from apflow.cli.views import spec_tree
+from apflow.cli.watch import TreeOutcome, interrupted, pick_display, report, run_tree
 from apflow.core.errors import ConfigError, GenerationError, LLMError
 
 REQUIREMENT = (
@@ -69,8 +69,8 @@ def generate_or_replay(model: str | None):
         return _generate(RECORDED)
 
 
-def _run_and_report(result) -> tuple[int, RunState]:
-    outcome = RunState()
+def _run_and_report(result) -> tuple[int, TreeOutcome]:
+    outcome = TreeOutcome()
     try:
         run_async(run_tree(outcome, spec=result.tree, display=pick_display(False)))
     except KeyboardInterrupt:

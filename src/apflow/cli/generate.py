@@ -15,8 +15,8 @@ from rich.markup import escape
 from apflow.cli.app import app
 from apflow.cli.common import console, fail, handle_errors, out, print_json, run_async
 from apflow.cli.progress import GenerationProgress
-from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
 from apflow.cli.views import spec_tree
+from apflow.cli.watch import TreeOutcome, interrupted, pick_display, report, run_tree
 from apflow.core.errors import GenerationError
 
 TREES_DIR = Path(".apflow") / "trees"
@@ -173,7 +173,7 @@ def generate(
         for fix in result.fixes:
             console.print(f"  [yellow]fixed:[/] {escape(fix)}", highlight=False)
         console.print(f"tree written to [bold]{escape(str(path))}[/]", highlight=False)
-    outcome = RunState()
+    outcome = TreeOutcome()
     code = 0
     if run:
         try:

@@ -8,8 +8,8 @@ import typer
 
 from apflow.cli.app import app
 from apflow.cli.common import fail, handle_errors, print_json, run_async, state
-from apflow.cli.runner import RunState, interrupted, pick_display, report, run_tree
 from apflow.cli.validate import file_report, issue_dicts, print_issues
+from apflow.cli.watch import TreeOutcome, interrupted, pick_display, report, run_tree
 
 
 @app.command()
@@ -50,7 +50,7 @@ def run(
                 typer.echo("nothing was stored or run; fix the issues and retry", err=True)
             raise typer.Exit(1)
         spec = validation.spec
-    outcome = RunState()
+    outcome = TreeOutcome()
     try:
         run_async(
             run_tree(

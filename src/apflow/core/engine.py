@@ -26,7 +26,7 @@ from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled
 from apflow.core.runners import ExecutorRunner, runner_for
-from apflow.core.scheduler import StateListener, TreeRun
+from apflow.core.scheduler import StateListener, TreeScheduler
 from apflow.core.states import TERMINAL_STATES, change
 from apflow.core.task_runner import TaskRunner
 from apflow.core.tree import TaskTreeNode
@@ -73,7 +73,7 @@ class TaskManager:
         self.on_state_change = on_state_change
         self.default_timeout = default_timeout
         self.retry_backoff = retry_backoff
-        self._runs: dict[str, TreeRun] = {}
+        self._runs: dict[str, TreeScheduler] = {}
         #: Trees being loaded to run here, and those of them cancelled before they started.
         self._starting: set[str] = set()
         self._cancel_at_start: set[str] = set()
@@ -192,7 +192,7 @@ class TaskManager:
         return root_id in self._runs
 
     async def _run(self, tasks: list[TaskModel], root_id: str) -> None:
-        run = TreeRun(
+        run = TreeScheduler(
             self.task_repository,
             tasks,
             root_id,
@@ -225,7 +225,7 @@ class TaskManager:
             self._runs.pop(root_id, None)
             await self._release_runner(run)
 
-    async def _release_runner(self, run: TreeRun) -> None:
+    async def _release_runner(self, run: TreeScheduler) -> None:
         try:
             await asyncio.shield(run.task_runner.finished())
             if self._owns_runner and not self._runs:

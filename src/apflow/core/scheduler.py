@@ -38,7 +38,7 @@ _STATE_KEYS = frozenset({"id", *STATE_FIELDS})
 CANCEL_POLL_SECONDS = 1.0
 
 
-class TreeRun:
+class TreeScheduler:
     """One execution of one tree. Holds the in-memory graph and the write buffer."""
 
     def __init__(

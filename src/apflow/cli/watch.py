@@ -1,4 +1,4 @@
-"""Running a tree from the CLI: store it, run it with a live status table, report the outcome.
+"""Running a tree from the CLI while watching it: store it, run it with a live status table, report.
 
 Shared by ``run``, ``generate --run`` and ``demo``. A Ctrl-C cancels the asyncio task that
 runs the tree; the engine then marks every unfinished task cancelled before the
@@ -21,7 +21,7 @@ Display = Literal["live", "lines", "quiet"]
 
 
 @dataclass
-class RunState:
+class TreeOutcome:
     """What the command needs afterwards, even when the run was interrupted."""
 
     root_id: str | None = None
@@ -41,7 +41,7 @@ def pick_display(as_json: bool) -> Display:
 
 
 async def run_tree(
-    run: RunState,
+    run: TreeOutcome,
     *,
     spec: Any = None,
     root_id: str | None = None,
@@ -49,7 +49,7 @@ async def run_tree(
     display: Display = "live",
     db: str | None = None,
     cluster: str | None = None,
-) -> RunState:
+) -> TreeOutcome:
     """Store ``spec`` (or load the stored tree ``root_id``) and run it to the end.
 
     ``cluster`` (else APFLOW_DASK_ADDRESS) runs the executors on a Dask cluster; it is
@@ -69,14 +69,14 @@ async def run_tree(
 
 
 async def _store_and_run(
-    run: RunState,
+    run: TreeOutcome,
     spec: Any,
     root_id: str | None,
     max_concurrency: int | None,
     display: Display,
     db: str | None,
     runner: Any,
-) -> RunState:
+) -> TreeOutcome:
     from apflow.service import Service
 
     live = (
@@ -121,7 +121,7 @@ async def _store_and_run(
     return run
 
 
-def report(run: RunState, *, as_json: bool) -> int:
+def report(run: TreeOutcome, *, as_json: bool) -> int:
     """Print the root's result (stdout) and return the exit code: 0 when the root completed."""
     root = run.root
     if root is None:  # pragma: no cover - the engine always leaves the root stored
@@ -147,7 +147,7 @@ def report(run: RunState, *, as_json: bool) -> int:
     return 0 if root.status == "completed" else 1
 
 
-def interrupted(run: RunState) -> None:
+def interrupted(run: TreeOutcome) -> None:
     """After Ctrl-C: say what happened and how to resume."""
     console.print("[yellow]interrupted: unfinished tasks were marked cancelled[/]")
     if run.root_id:
