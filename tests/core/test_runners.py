@@ -82,7 +82,7 @@ async def test_dependencies_results_and_context_reach_the_executor(manager, runn
     assert (await stored(manager, first)).started_at >= (await stored(manager, root)).created_at
 
 
-async def test_optional_dependency_runs_after_a_failure_and_a_required_one_skips(manager):
+async def test_optional_dependency_runs_after_a_failure_and_a_required_one_fails(manager):
     root = await add(manager, "root")
     primary = await add(manager, "primary", "rt_fail", parent=root, inputs={"error_type": "x"})
     backup = await add(manager, "backup", parent=root, deps=[{"id": primary.id, "required": False}])
@@ -93,8 +93,8 @@ async def test_optional_dependency_runs_after_a_failure_and_a_required_one_skips
     assert states == {
         "primary": "failed",
         "backup": "completed",
-        "strict": "skipped",
-        "after": "skipped",
+        "strict": "failed",  # a required dependency failed: it never started
+        "after": "failed",
     }
     assert (await stored(manager, strict)).error_type == "dependency_failed"
 

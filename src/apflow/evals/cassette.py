@@ -53,17 +53,10 @@ class RecordingClient:
             self.path.write_text("")
         self._lock = asyncio.Lock()
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        json_schema: dict[str, Any] | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 2048,
-    ) -> Completion:
-        completion = await self.inner.complete(
-            messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
-        )
+    async def complete(self, messages: list[Message], **options: Any) -> Completion:
+        """The inner client's answer (same options), appended to the cassette."""
+        completion = await self.inner.complete(messages, **options)
+        max_tokens = options.get("max_tokens", 2048)
         row = {
             "key": request_key(messages),
             "request": _preview(messages),
@@ -105,14 +98,8 @@ class ReplayClient:
         self.model = "replay:" + (",".join(sorted(m for m in models if m)) or str(self.path))
         self.recorded_model = ",".join(sorted(m for m in models if m))
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        json_schema: dict[str, Any] | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 2048,
-    ) -> Completion:
+    async def complete(self, messages: list[Message], **_options: Any) -> Completion:
+        """The recorded answer to these messages (the options were fixed when recording)."""
         key = request_key(messages)
         queue = self._answers.get(key)
         if not queue:

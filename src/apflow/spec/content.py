@@ -22,7 +22,7 @@ from apflow.core.registry import ExecutorRegistry
 from apflow.spec.graph import SpecGraph
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
-from apflow.spec.report import ISSUES_PER_TASK, Issue, path_of
+from apflow.spec.report import ISSUES_PER_TASK, Issue, PerTaskCap, path_of
 from apflow.spec.snap import snap_executor
 
 _COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if", "then", "else"}
@@ -264,8 +264,7 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
     first ISSUES_PER_TASK of each code one by one, the rest summed up in one issue."""
     issues = []
     declared = set(task.dependency_ids())
-    shown: dict[str, int] = {}
-    more: dict[str, list[str]] = {}
+    cap = PerTaskCap()
     for path, raw, ref in graph.refs(i):
         if isinstance(ref, references.Reference) and ref.task_id in declared:
             continue
@@ -274,10 +273,8 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
             if isinstance(ref, references.InvalidReference)
             else "undeclared_reference"
         )
-        if shown.get(code, 0) >= ISSUES_PER_TASK:
-            more.setdefault(code, []).append(raw if code == "bad_reference" else ref.task_id)
+        if not cap.admit(code, raw if code == "bad_reference" else ref.task_id):
             continue
-        shown[code] = shown.get(code, 0) + 1
         where = path_of("tasks", i, "inputs", *path)
         if code == "bad_reference":
             issues.append(
@@ -292,7 +289,7 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
             )
         else:
             issues.append(_undeclared(i, task, ref, raw, where, graph))
-    for code, examples in more.items():
+    for code, examples in cap.more.items():
         distinct = sorted(set(examples))
         shown_text = ", ".join(_short(e, 40) for e in distinct[:5])
         shown_text += ", ..." if len(distinct) > 5 else ""

@@ -72,6 +72,23 @@ STRUCTURAL_CODES = frozenset(
 ISSUES_PER_TASK = 10
 
 
+class PerTaskCap:
+    """Admits the first ISSUES_PER_TASK issues of each code of one task; collects the rest."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, int] = {}
+        #: code -> what each issue beyond the cap was about, for one summary issue
+        self.more: dict[str, list[str]] = {}
+
+    def admit(self, code: str, about: str) -> bool:
+        """True when the issue is to be listed; else it is only counted in ``more``."""
+        if self.shown.get(code, 0) >= ISSUES_PER_TASK:
+            self.more.setdefault(code, []).append(about)
+            return False
+        self.shown[code] = self.shown.get(code, 0) + 1
+        return True
+
+
 class Issue(BaseModel):
     """One problem: a stable ``code``, where it is, what is wrong and what to change."""
 

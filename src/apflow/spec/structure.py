@@ -7,7 +7,7 @@ import json
 
 from apflow.spec.graph import SpecGraph, referenced_ids
 from apflow.spec.models import AGGREGATOR, TaskTreeSpec
-from apflow.spec.report import ISSUES_PER_TASK, Issue, path_of
+from apflow.spec.report import Issue, PerTaskCap, path_of
 
 _ROOT_EXAMPLE = '{"id": "%s", "parent_id": null, "schemas": {"method": "%s"}, "dependencies": %s}'
 #: "Did you mean" is worked out for this many distinct unknown ids only (difflib is slow).
@@ -113,8 +113,7 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     issues = []
     suggest = _Suggester(spec, graph)
     for i, task in enumerate(spec.tasks):
-        shown: dict[str, int] = {}
-        more: dict[str, list[str]] = {}
+        cap = PerTaskCap()
         for j, dep in enumerate(task.dependencies):
             if dep.id == task.id:
                 code = "self_dependency"
@@ -122,10 +121,8 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
                 code = "missing_dependency"
             else:
                 continue
-            if shown.get(code, 0) >= ISSUES_PER_TASK:
-                more.setdefault(code, []).append(dep.id)
+            if not cap.admit(code, dep.id):
                 continue
-            shown[code] = shown.get(code, 0) + 1
             where = path_of("tasks", i, "dependencies", j, "id")
             if code == "self_dependency":
                 issues.append(
@@ -151,7 +148,7 @@ def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
                     f'"{dep.id}", or remove "{dep.id}" from the dependencies',
                 )
             )
-        issues += [_more_dependencies(i, task.id, code, ids) for code, ids in more.items()]
+        issues += [_more_dependencies(i, task.id, code, ids) for code, ids in cap.more.items()]
     return issues
 
 
