@@ -18,7 +18,7 @@ from typing import Any
 
 from apflow.core.errors import ConfigError
 from apflow.evals.cassette import RecordingClient, ReplayClient
-from apflow.evals.runner import SuiteRun, run_suite
+from apflow.evals.suite import SuiteResults, run_suite
 from apflow.llm.base import LLMClient
 
 #: What a replayed case must reproduce of its recorded record.
@@ -48,7 +48,7 @@ def previous_records(report_dir: Path, cassette: Path) -> dict[str, dict[str, An
 
 
 async def extend_suite(
-    run: SuiteRun,
+    run: SuiteResults,
     cases: list[dict[str, Any]],
     client: LLMClient,
     cassette: Path,
@@ -57,7 +57,7 @@ async def extend_suite(
     workdir: str | Path,
     concurrency: int = 1,
     on_record: Callable[[dict[str, Any]], None] | None = None,
-) -> SuiteRun:
+) -> SuiteResults:
     """Replay the cases ``previous`` holds, run the others on ``client``, in case order."""
     wanted = {c["id"] for c in cases}
     beyond = sorted(set(previous) - wanted)
