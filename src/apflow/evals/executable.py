@@ -48,7 +48,10 @@ class ExecutabilityChecker:
         if not unfinished:
             return ExecutionCheck(True)
         # The task that failed explains more than the dependents it took down with it.
-        first = min(unfinished, key=lambda t: t.status != "failed")
+        first = min(
+            unfinished,
+            key=lambda t: (t.status != "failed", t.error_type == "dependency_failed"),
+        )
         name = (first.params or {}).get("spec_id") or first.id
         detail = f"{len(unfinished)} of {len(tasks)} tasks not completed; {name}: {first.status}"
         if first.error:
