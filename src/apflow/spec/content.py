@@ -14,6 +14,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from apflow.core import references
@@ -64,8 +65,6 @@ def _fast_validator(schema_json: str) -> Any:
     both (Draft 2020-12 default).
     """
     try:
-        import jsonschema_rs
-
         return jsonschema_rs.validator_for(json.loads(schema_json), validate_formats=False)
     except Exception:  # an unsupported keyword or regex: the Python validator decides alone
         return None
