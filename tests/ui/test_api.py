@@ -205,12 +205,12 @@ def test_trees_are_listed_newest_first_with_counts_filters_and_pages(console):
         if after is None:
             break
     assert seen == [ada, failing, *reversed(ids)]
-    # The root of a tree whose required child failed does not complete (skipped or failed).
+    # The root of a tree whose required child failed runs last and fails too.
     root_status = finish(console, failing)["root"]["status"]
-    assert root_status != "completed"
+    assert root_status == "failed"
     failed = get(console, "/api/trees", status=root_status).json()
     assert [t["root_id"] for t in failed["trees"]] == [failing] and failed["total"] == 1
-    assert failed["trees"][0]["counts"]["failed"] == 1
+    assert failed["trees"][0]["counts"]["failed"] == 2  # the child and the root
     assert sum(failed["trees"][0]["counts"].values()) == failed["trees"][0]["tasks"] == 2
     one = get(console, "/api/trees", user="ada").json()["trees"]
     assert [t["root_id"] for t in one] == [ada] and one[0]["counts"] == {"completed": 2}

@@ -177,7 +177,11 @@ def test_a_failing_task_shows_red_with_its_error(browser, console, shots):
     }
     root_id = start(console, tree(nap("lookup", 0.0, name="look up customer"), failing))
     browser.get(f"{console.url}/#/tree/{root_id}")
-    red = wait_for(lambda: nodes(browser, "failed"), what="a red node")[0]
+    # the task and the aggregator root (a required child failed) are both red: pick the task
+    red = wait_for(
+        lambda: [n for n in nodes(browser, "failed") if "charge" in n.text],
+        what="the failed task's red node",
+    )[0]
     # By keyboard: a task is focusable, and Enter opens it (clicks are used elsewhere).
     browser.execute_script("arguments[0].focus()", red)
     ActionChains(browser).send_keys(Keys.ENTER).perform()
