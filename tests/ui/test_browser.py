@@ -233,7 +233,8 @@ def test_cancel_stops_a_running_tree(browser, console):
     cancel.click()
     wait_for(lambda: len(nodes(browser, "cancelled")) == 3, what="cancelled nodes")
     assert "3 task(s) cancelled" in browser.find_element(By.ID, "message").text
-    assert not console.service.is_running(root_id)
+    # the states are committed a moment before the run's bookkeeping ends
+    wait_for(lambda: not console.service.is_running(root_id), what="the run to end")
 
 
 def test_task_names_and_results_show_as_text_never_as_markup(browser, console):
