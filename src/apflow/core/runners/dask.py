@@ -78,6 +78,7 @@ class DaskRunner(ExecutorRunner):
         *,
         chunk_below: float = 0.05,
         chunk_size: int = 64,
+        linger: float = 0.005,
         max_result_mb: int | None = None,
         timeout_grace: float = 60.0,
         connect_timeout: float = 30.0,
@@ -90,6 +91,7 @@ class DaskRunner(ExecutorRunner):
         self.address = address
         self.chunk_below = chunk_below
         self.chunk_size = max(1, chunk_size)
+        self.linger = linger
         self.max_result_bytes = (
             megabytes("APFLOW_DASK_MAX_RESULT_MB", 16, "send results of any size")
             if max_result_mb is None
@@ -179,6 +181,9 @@ class DaskRunner(ExecutorRunner):
         connection, self._connection = self._connection, None
         self.client = None
         if connection is not None:
+            # Unsubscribed first: otherwise the scheduler tries to tell this client that
+            # it left, on the connection that just closed, and logs a CRITICAL traceback.
+            connection.client.unsubscribe_topic("all")
             await connection.close()
 
     # -- running --------------------------------------------------------------------------
@@ -190,7 +195,12 @@ class DaskRunner(ExecutorRunner):
         entry = _Entry(attempt, loop.create_future())
         self._pending.append(entry)
         if self._flush_handle is None:
-            self._flush_handle = loop.call_soon(self._flush)
+            if attempt.executor_id in self._short:
+                # Tiny tasks finish one by one and are replaced one by one; waiting a few
+                # ms gathers those replacements into one chunk instead of one Dask task each.
+                self._flush_handle = loop.call_later(self.linger, self._flush)
+            else:
+                self._flush_handle = loop.call_soon(self._flush)
         try:
             return await entry.future
         except asyncio.CancelledError:
@@ -226,11 +236,13 @@ class DaskRunner(ExecutorRunner):
             tree = self._trees.get(tree_id)
             if tree is None:
                 tree = self._trees[tree_id] = _Tree(f"{tree_id}-{uuid.uuid4().hex[:8]}")
+            many = len(entries)
             if short:  # tiny tasks: few big chunks, at least one per worker
-                count = math.ceil(len(entries) / self.chunk_size)
-                count = max(count, min(len(entries), worker_count))
-            else:  # one Dask task each, but never more than the cluster has slots for
-                count = min(len(entries), slots)
+                count = max(math.ceil(many / self.chunk_size), min(many, worker_count))
+            elif executor_known(entries, self._durations) or many <= 4 * worker_count:
+                count = min(many, slots)  # one Dask task each, at most one per slot
+            else:  # a big first round of an executor not timed yet: 4 groups per worker
+                count = min(slots, max(4 * worker_count, math.ceil(many / self.chunk_size)))
             size = math.ceil(len(entries) / count)
             chunks = [entries[i : i + size] for i in range(0, len(entries), size)]
             self._submit(tree, priority, chunks)
@@ -353,6 +365,11 @@ class DaskRunner(ExecutorRunner):
         event = Event(f"apflow-cancel-{tree.token}", client=self.client)
         await event.set()
         await event.clear()
+
+
+def executor_known(entries: list[_Entry], durations: dict[str, Any]) -> bool:
+    """Has every executor in this group been timed on the workers already?"""
+    return all(e.attempt.executor_id in durations for e in entries)
 
 
 def _shippable(attempt: Attempt) -> ShippedAttempt:
