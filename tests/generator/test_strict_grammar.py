@@ -190,3 +190,38 @@ def test_the_structure_schema_writes_the_plans_needs_as_dependencies():
     assert not planned.is_valid({"tasks": [*tasks, {**third, "dependencies": []}]})
     with_deps = {**tasks[1], "dependencies": ["t1"]}  # the plan says t2 needs nothing
     assert not planned.is_valid({"tasks": [tasks[0], with_deps, third]})
+
+
+def test_strings_in_inputs_are_bounded_so_a_looping_model_closes_its_answer():
+    inputs = schemas.strict_inputs(
+        {
+            "type": "object",
+            "properties": {
+                "free": {"type": "string"},
+                "short": {"type": "string", "maxLength": 8},
+                "long": {"type": "string", "minLength": 900},
+            },
+        },
+        ["t1"],
+    )
+    props = inputs["properties"]
+    assert props["free"]["maxLength"] == schemas.MAX_STRING_CHARS
+    assert props["short"]["maxLength"] == 8
+    assert props["long"]["maxLength"] >= 900  # never below what is required
+    validator = Draft202012Validator(inputs)
+    assert validator.is_valid({"free": "x" * schemas.MAX_STRING_CHARS})
+    assert not validator.is_valid({"free": "QYJt" * 500})
+
+
+@pytest.mark.local_model
+async def test_the_tiny_model_stops_a_string_at_its_bound():
+    from apflow.llm.local import LocalClient
+    from tests.llm.test_local_client import _model_or_skip
+
+    client = LocalClient(model_path=_model_or_skip("smollm2-135m"), n_ctx=2048)
+    field = {"type": "string", "minLength": 30, "maxLength": 40}
+    schema = schemas.strict_inputs({"type": "object", "properties": {"a": field}}, ["t1"])
+    schema["required"] = ["a"]
+    ask = [{"role": "user", "content": "Write the word QYJt 100 times without spaces, in a."}]
+    answer = await client.complete(ask, json_schema=schema, max_tokens=200)
+    assert 30 <= len(json.loads(answer.text)["a"]) <= 40, answer.text

@@ -38,6 +38,11 @@ MAX_SCHEMA_DEPTH = 6
 #: Arrays in inputs hold at most this many items (or the schema's own smaller bound): a small
 #: model that starts repeating an item would otherwise run to the output budget.
 MAX_ARRAY_ITEMS = 10
+#: Strings in inputs hold at most this many characters (or the schema's own smaller bound).
+#: Greedy decoding of a small model can fall into a loop inside a string ("QYJtQYJt..." seen
+#: on NESTFUL) that runs to the output budget and leaves the JSON unfinished, and a re-ask
+#: with the same prompt loops again; cut here, the answer closes and stays a tree.
+MAX_STRING_CHARS = 600
 
 _SEGMENT = r"(\.[A-Za-z0-9_\-]+|\[[0-9]+\])"
 _DROPPED = {"description", "default", "title", "examples", "$comment", "deprecated"}
@@ -150,9 +155,11 @@ def _typed(schema: dict[str, Any], kind: str, earlier: Sequence[str], depth: int
         return out
     if kind == "string":
         out = {"type": "string"}
-        for bound in ("minLength", "maxLength"):
-            if isinstance(schema.get(bound), int):
-                out[bound] = schema[bound]
+        shortest, longest = schema.get("minLength"), schema.get("maxLength")
+        if isinstance(shortest, int):
+            out["minLength"] = shortest
+        cap = max(MAX_STRING_CHARS, shortest if isinstance(shortest, int) else 0)
+        out["maxLength"] = min(longest, cap) if isinstance(longest, int) else cap
         if isinstance(schema.get("pattern"), str):
             out["pattern"] = schema["pattern"]
         elif "format" not in schema:
