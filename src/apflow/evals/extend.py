@@ -11,13 +11,13 @@ to the same cassette, so the extended run replays as a whole.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import ConfigError
 from apflow.evals.cassette import RecordingClient, ReplayClient
+from apflow.evals.compare import load_report
 from apflow.evals.suite import SuiteResults, run_suite
 from apflow.llm.base import LLMClient
 
@@ -40,11 +40,7 @@ def previous_records(report_dir: Path, cassette: Path) -> dict[str, dict[str, An
             f"--extend needs the earlier cassette, and {cassette} does not exist",
             hint="point --record at the cassette the earlier run wrote",
         )
-    try:
-        data = json.loads(report.read_text(encoding="utf-8"))
-        return {r["id"]: r for r in data["cases"]}
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{report} is not an eval report: {exc}") from None
+    return {r["id"]: r for r in load_report(report)["cases"]}
 
 
 async def extend_suite(
