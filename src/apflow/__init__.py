@@ -1,64 +1,88 @@
-"""apflow: describe a workflow in plain English, get a validated task tree, run it."""
+"""apflow: describe a workflow in plain English, get a validated task tree, run it.
 
-from apflow.core import (
-    TERMINAL_STATES,
-    BaseTask,
-    ExecutableTask,
-    ExecutorRegistry,
-    TaskContext,
-    TaskManager,
-    TaskModel,
-    TaskRepository,
-    TaskStatus,
-    TaskTreeNode,
-    completed,
-    create_session,
-    default_registry,
-    executor_register,
-    failed,
-    get_executor,
-    get_hook_repository,
-    list_executors,
-    register_post_hook,
-    register_pre_hook,
-)
-from apflow.core.errors import (
-    ApflowError,
-    ConfigError,
-    ExecutorNotFound,
-    ExecutorRegistrationError,
-    GenerationError,
-    LLMError,
-    TaskNotFound,
-    TaskTreeError,
-    ValidationFailed,
-)
-from apflow.core.runners import ExecutorRunner, LocalRunner
+Every public name loads on first use (PEP 562): ``import apflow`` is cheap, and
+``from apflow import TaskManager`` imports the engine (and SQLAlchemy) only then.
+"""
+
+from typing import TYPE_CHECKING
+
+from apflow.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-# Higher layers load on first use, so `import apflow` stays cheap for engine-only users.
-_LAZY = {
-    "DaskRunner": "apflow.core.runners",  # imports Dask only when used
-    "generate_tree": "apflow.generator",
-    "generate_tree_sync": "apflow.generator",
-    "validate_tree": "apflow.spec",
-    "repair_tree": "apflow.spec",
-    "create_tree": "apflow.spec",
-    "render_tree": "apflow.spec",
-    "create_task": "apflow.service",
-    "run_tasks": "apflow.service",
-    "Service": "apflow.service",
+if TYPE_CHECKING:
+    from apflow.core import (
+        TERMINAL_STATES,
+        BaseTask,
+        ExecutableTask,
+        ExecutorRegistry,
+        TaskContext,
+        TaskManager,
+        TaskModel,
+        TaskRepository,
+        TaskStatus,
+        TaskTreeNode,
+        completed,
+        create_session,
+        default_registry,
+        executor_register,
+        failed,
+        get_executor,
+        get_hook_repository,
+        list_executors,
+        register_post_hook,
+        register_pre_hook,
+    )
+    from apflow.core.errors import (
+        ApflowError,
+        ConfigError,
+        ExecutorNotFound,
+        ExecutorRegistrationError,
+        GenerationError,
+        LLMError,
+        TaskNotFound,
+        TaskTreeError,
+        ValidationFailed,
+    )
+    from apflow.core.runners import DaskRunner, ExecutorRunner, LocalRunner
+    from apflow.generator import generate_tree, generate_tree_sync
+    from apflow.service import Service, create_task, run_tasks
+    from apflow.spec import create_tree, render_tree, repair_tree, validate_tree
+
+_EXPORTS = {
+    "apflow.core.database": ["create_session"],
+    "apflow.core.engine": ["TaskManager"],
+    "apflow.core.executor": ["BaseTask", "ExecutableTask", "TaskContext", "completed", "failed"],
+    "apflow.core.hooks": ["get_hook_repository", "register_post_hook", "register_pre_hook"],
+    "apflow.core.models": ["TaskModel"],
+    "apflow.core.registry": [
+        "ExecutorRegistry",
+        "default_registry",
+        "executor_register",
+        "get_executor",
+        "list_executors",
+    ],
+    "apflow.core.repository": ["TaskRepository"],
+    "apflow.core.states": ["TERMINAL_STATES", "TaskStatus"],
+    "apflow.core.tree": ["TaskTreeNode"],
+    "apflow.core.errors": [
+        "ApflowError",
+        "ConfigError",
+        "ExecutorNotFound",
+        "ExecutorRegistrationError",
+        "GenerationError",
+        "LLMError",
+        "TaskNotFound",
+        "TaskTreeError",
+        "ValidationFailed",
+    ],
+    "apflow.core.runners": ["DaskRunner", "ExecutorRunner", "LocalRunner"],  # Dask: on use only
+    "apflow.generator": ["generate_tree", "generate_tree_sync"],
+    "apflow.spec": ["validate_tree", "repair_tree", "create_tree", "render_tree"],
+    "apflow.service": ["create_task", "run_tasks", "Service"],
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'apflow' has no attribute {name!r}")
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ApflowError",

@@ -15,8 +15,7 @@ import pytest
 
 import apflow.core
 from apflow.core.errors import InvalidTransition
-from apflow.core.models import TaskModel
-from apflow.core.states import change
+from apflow.core.models import TaskModel, change
 from apflow.core.task_runner import TaskRunner
 
 CORE = Path(apflow.core.__file__).parent

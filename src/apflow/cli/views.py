@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from apflow.core.models import TaskModel, utcnow
-from apflow.core.tree import TaskTreeNode
+from apflow.core.task_fields import utcnow
+
+if TYPE_CHECKING:  # the ORM model: SQLAlchemy loads only for the commands that read storage
+    from apflow.core.models import TaskModel
+    from apflow.core.tree import TaskTreeNode
 
 STATUS_STYLE = {
     "pending": "dim",

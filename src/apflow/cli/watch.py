@@ -8,14 +8,16 @@ KeyboardInterrupt reaches the command, which prints how to resume and exits 130.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.live import Live
 from rich.markup import escape
 
 from apflow.cli.common import console, out, print_json, state
 from apflow.cli.views import short_json, status_text, task_summary, task_table
-from apflow.core.models import TaskModel
+
+if TYPE_CHECKING:
+    from apflow.core.models import TaskModel
 
 Display = Literal["live", "lines", "quiet"]
 

@@ -1,20 +1,49 @@
-"""The core: storage, registry, hooks and the execution engine. Imports nothing above it."""
+"""The core: storage, registry, hooks and the execution engine. Imports nothing above it.
 
-from apflow.core.database import create_session, get_engine
-from apflow.core.engine import TaskManager
-from apflow.core.executor import BaseTask, ExecutableTask, TaskContext, completed, failed
-from apflow.core.hooks import get_hook_repository, register_post_hook, register_pre_hook
-from apflow.core.models import TaskModel
-from apflow.core.registry import (
-    ExecutorRegistry,
-    default_registry,
-    executor_register,
-    get_executor,
-    list_executors,
-)
-from apflow.core.repository import TaskRepository
-from apflow.core.states import TERMINAL_STATES, TaskStatus
-from apflow.core.tree import TaskTreeNode
+Public names load on first use (see :mod:`apflow.core.lazy`): ``import apflow.core.errors``
+or ``apflow.core.references`` does not import SQLAlchemy or the engine.
+"""
+
+from typing import TYPE_CHECKING
+
+from apflow.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from apflow.core.database import create_session, get_engine
+    from apflow.core.engine import TaskManager
+    from apflow.core.executor import BaseTask, ExecutableTask, TaskContext, completed, failed
+    from apflow.core.hooks import get_hook_repository, register_post_hook, register_pre_hook
+    from apflow.core.models import TaskModel
+    from apflow.core.registry import (
+        ExecutorRegistry,
+        default_registry,
+        executor_register,
+        get_executor,
+        list_executors,
+    )
+    from apflow.core.repository import TaskRepository
+    from apflow.core.states import TERMINAL_STATES, TaskStatus
+    from apflow.core.tree import TaskTreeNode
+
+_EXPORTS = {
+    "apflow.core.database": ["create_session", "get_engine"],
+    "apflow.core.engine": ["TaskManager"],
+    "apflow.core.executor": ["BaseTask", "ExecutableTask", "TaskContext", "completed", "failed"],
+    "apflow.core.hooks": ["get_hook_repository", "register_post_hook", "register_pre_hook"],
+    "apflow.core.models": ["TaskModel"],
+    "apflow.core.registry": [
+        "ExecutorRegistry",
+        "default_registry",
+        "executor_register",
+        "get_executor",
+        "list_executors",
+    ],
+    "apflow.core.repository": ["TaskRepository"],
+    "apflow.core.states": ["TERMINAL_STATES", "TaskStatus"],
+    "apflow.core.tree": ["TaskTreeNode"],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "BaseTask",

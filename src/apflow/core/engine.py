@@ -21,13 +21,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from apflow.core import events, hooks
 from apflow.core.config import default_max_concurrency
 from apflow.core.errors import ApflowError, TaskTreeError
-from apflow.core.models import TaskModel, utcnow
+from apflow.core.models import TaskModel, change, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled
 from apflow.core.runners import ExecutorRunner, runner_for
 from apflow.core.scheduler import StateListener, TreeScheduler
-from apflow.core.states import TERMINAL_STATES, change
+from apflow.core.states import TERMINAL_STATES
 from apflow.core.task_runner import TaskRunner
 from apflow.core.tree import TaskTreeNode
 from apflow.core.utils.logger import get_logger

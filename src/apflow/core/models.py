@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
+from apflow.core.states import check_transition
+from apflow.core.task_fields import (  # noqa: F401  (re-exported: the names' old home)
+    DEFAULT_PRIORITY,
+    MAX_ERROR_TYPE,
+    MAX_ID,
+    MAX_NAME,
+    MAX_PRIORITY,
+    MAX_USER_ID,
+    MIN_PRIORITY,
+    new_id,
+    utcnow,
+)
+
 SCHEMA_VERSION = 1
-
-
-def utcnow() -> datetime:
-    """Naive UTC timestamps: SQLite keeps no zone, and naive values subtract cleanly."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-#: Longest stored task name, user id and task id (VARCHAR columns; PostgreSQL enforces them).
-MAX_NAME = 255
-MAX_USER_ID = 255
-MAX_ID = 64
-MAX_ERROR_TYPE = 128
-#: Task priorities: 0 = most urgent .. 3 = low; 2 is normal. The one statement of the range.
-MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 0, 3, 2
 
 
 class StoredText(TypeDecorator[str]):
@@ -132,3 +127,18 @@ class MetaModel(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+def change(task: TaskModel, **fields: Any) -> str:
+    """Check the status change in ``fields``, then set them on ``task``; returns the old status.
+
+    The values are set as already stored: the caller writes them (usually in a batch),
+    so the session must not write them a second time.
+    """
+    old = task.status
+    new = fields.get("status", old)
+    if new != old:
+        check_transition(task.id, old, new)
+    for key, value in fields.items():
+        set_committed_value(task, key, value)
+    return old

@@ -32,21 +32,7 @@ from apflow.core.models import (
     utcnow,
 )
 from apflow.core.states import TaskStatus, check_transition
-
-
-def expand_bare_ids(dependencies: Any) -> Any:
-    """``"a"`` or ``["a", {...}]`` -> ``[{"id": "a", "required": True}, {...}]``.
-
-    The one place the short form is expanded (storage, the spec model and the generator
-    use it); anything else is returned as it is, for the caller's own check to refuse.
-    """
-    if dependencies is None:
-        return []
-    if isinstance(dependencies, (str, dict)):
-        dependencies = [dependencies]
-    if isinstance(dependencies, list):
-        return [{"id": d, "required": True} if isinstance(d, str) else d for d in dependencies]
-    return dependencies
+from apflow.core.task_fields import expand_bare_ids
 
 
 def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str, Any]]:

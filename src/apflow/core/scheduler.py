@@ -20,10 +20,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from apflow.core import events
 from apflow.core.batch_writes import STATE_FIELDS
 from apflow.core.errors import TaskTreeError
-from apflow.core.models import TaskModel, utcnow
+from apflow.core.models import TaskModel, change, utcnow
 from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled, from_exception
-from apflow.core.states import BLOCKING_STATES, TERMINAL_STATES, TaskStatus, change
+from apflow.core.states import BLOCKING_STATES, TERMINAL_STATES, TaskStatus
 from apflow.core.task_runner import TaskRunner
 from apflow.core.tree_checks import find_problems
 from apflow.core.utils.logger import get_logger

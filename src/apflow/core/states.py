@@ -1,20 +1,15 @@
 """Task statuses and the transitions between them.
 
 Every status change goes through :func:`check_transition` (the engine's through
-:func:`change`), so an illegal change is a loud bug rather than silently corrupted state.
+:func:`apflow.core.models.change`), so an illegal change is a loud bug rather than silently
+corrupted state. This module imports no SQLAlchemy: ``apflow validate`` and the CLI use it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm.attributes import set_committed_value
 
 from apflow.core.errors import InvalidTransition
-
-if TYPE_CHECKING:
-    from apflow.core.models import TaskModel
 
 
 class TaskStatus(StrEnum):
@@ -64,18 +59,3 @@ def check_transition(task_id: str, old: str, new: str) -> None:
     """Raise InvalidTransition unless ``old -> new`` is a legal status change."""
     if TaskStatus(new) not in _ALLOWED[TaskStatus(old)]:
         raise InvalidTransition(f"task {task_id}: illegal status change {old} -> {new}")
-
-
-def change(task: TaskModel, **fields: Any) -> str:
-    """Check the status change in ``fields``, then set them on ``task``; returns the old status.
-
-    The values are set as already stored: the caller writes them (usually in a batch),
-    so the session must not write them a second time.
-    """
-    old = task.status
-    new = fields.get("status", old)
-    if new != old:
-        check_transition(task.id, old, new)
-    for key, value in fields.items():
-        set_committed_value(task, key, value)
-    return old

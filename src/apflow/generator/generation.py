@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apflow.core.errors import GenerationError
-from apflow.core.repository import expand_bare_ids
+from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks

@@ -10,22 +10,49 @@
     await service.cancel(view.root_id)
 
 Results are pydantic models (:mod:`apflow.service.views`), JSON-ready.
+
+Public names load on first use (see :mod:`apflow.core.lazy`): loading the ``generate``
+executor's entry point does not import storage or the engine.
 """
 
-from apflow.service.tasks import create_task, run_tasks
-from apflow.service.trees import Service, StoredListener
-from apflow.service.views import (
-    CancelResult,
-    ExecutorList,
-    ExecutorView,
-    GenerateView,
-    IssueView,
-    TaskView,
-    TreePage,
-    TreeSummary,
-    TreeView,
-    ValidationView,
-)
+from typing import TYPE_CHECKING
+
+from apflow.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from apflow.service.tasks import create_task, run_tasks
+    from apflow.service.trees import Service, StoredListener
+    from apflow.service.views import (
+        CancelResult,
+        ExecutorList,
+        ExecutorView,
+        GenerateView,
+        IssueView,
+        TaskView,
+        TreePage,
+        TreeSummary,
+        TreeView,
+        ValidationView,
+    )
+
+_EXPORTS = {
+    "apflow.service.tasks": ["create_task", "run_tasks"],
+    "apflow.service.trees": ["Service", "StoredListener"],
+    "apflow.service.views": [
+        "CancelResult",
+        "ExecutorList",
+        "ExecutorView",
+        "GenerateView",
+        "IssueView",
+        "TaskView",
+        "TreePage",
+        "TreeSummary",
+        "TreeView",
+        "ValidationView",
+    ],
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "CancelResult",

@@ -10,8 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from apflow.core.models import DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY
-from apflow.core.repository import expand_bare_ids
+from apflow.core.task_fields import (
+    DEFAULT_PRIORITY,
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    expand_bare_ids,
+)
 
 #: Ids must be usable inside ``${id.result...}`` references.
 ID_PATTERN = r"^[A-Za-z0-9_\-]+$"

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from apflow.core.errors import ValidationFailed
-from apflow.core.models import MAX_PRIORITY, MIN_PRIORITY
+from apflow.core.task_fields import MAX_PRIORITY, MIN_PRIORITY
 from apflow.spec.limits import raw_tasks, safe_text
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.report import Issue, ValidationReport, path_of
