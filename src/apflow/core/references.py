@@ -19,17 +19,25 @@ from apflow.core.errors import ApflowError
 CANDIDATE = re.compile(r"\$\{([^{}]*)\}")
 _SEGMENT = r"(?:\.[A-Za-z0-9_\-]+|\[\d+\])"
 WELL_FORMED = re.compile(rf"^(?P<task>[A-Za-z0-9_\-]+)\.result(?P<path>{_SEGMENT}*)$")
+# A string that is one well-formed reference and nothing else (the usual case), matched in
+# one step; \s is what str.strip() removes.
+_WHOLE = re.compile(rf"\$\{{\s*([A-Za-z0-9_\-]+)\.result({_SEGMENT}*)\s*\}}")
 
 
 class InvalidReference(ApflowError):
     """A reference that cannot be resolved (bad syntax, missing path)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: built once per reference of a hostile tree
 class Reference:
-    raw: str  # the text between ${ and }
+    raw: str  # the text between ${ and }, stripped: task_id + ".result" + the path
     task_id: str
-    path: tuple[str | int, ...]
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        """``("field", 0, ...)``: worked out on use (only running a task needs it; a tree
+        validated may hold tens of thousands of references)."""
+        return _path(self.raw[len(self.task_id) + len(".result") :])
 
     def __str__(self) -> str:
         return "${" + self.raw + "}"
@@ -59,15 +67,34 @@ def _parse(body: str) -> Reference:
             f"malformed reference ${{{body}}}: expected ${{task_id.result}} or "
             "${task_id.result.field.sub_field}"
         )
-    tail = match.group("path")
-    path = (
-        tuple(
-            int(seg[1:-1]) if seg.startswith("[") else seg[1:] for seg in _SEGMENT_RE.findall(tail)
-        )
-        if tail
-        else ()
+    return Reference(text, match.group("task"))
+
+
+def _path(tail: str) -> tuple[str | int, ...]:
+    """``.a.b[0]`` -> ``("a", "b", 0)``."""
+    if not tail:
+        return ()
+    if "[" not in tail:  # only .field segments (their names hold no dot)
+        return tuple(tail[1:].split("."))
+    return tuple(
+        int(seg[1:-1]) if seg.startswith("[") else seg[1:] for seg in _SEGMENT_RE.findall(tail)
     )
-    return Reference(text, match.group("task"), path)
+
+
+#: string -> its Reference when it is exactly one well-formed reference, else None. A plain
+#: dict emptied when full: cheaper than an LRU on trees of thousands of distinct references.
+_WHOLE_CACHE: dict[str, Reference | None] = {}
+_WHOLE_CACHE_SIZE = 4096
+_WHOLE_CACHED_LENGTH = 204
+
+
+def _whole(text: str) -> Reference | None:
+    """The Reference when ``text`` is exactly one well-formed reference, else None."""
+    match = _WHOLE.fullmatch(text)
+    if match is None:
+        return None
+    task, tail = match.groups()
+    return Reference(f"{task}.result{tail}", task)
 
 
 def iter_strings(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
@@ -100,16 +127,70 @@ def _may_hold_references(value: Any) -> bool:
         return True  # not plain JSON: walk it
 
 
+def _strings_with_references(value: Any) -> list[tuple[tuple, str]]:
+    """Like :func:`iter_strings`, but only the strings holding ``${``, as a list.
+
+    Why not iter_strings: a path tuple is built only for containers and for those strings
+    (not for every value), which is most of the cost on an input of thousands of strings.
+    """
+    if isinstance(value, str):
+        return [((), value)] if "${" in value else []
+    found: list[tuple[tuple, str]] = []
+    if isinstance(value, dict):
+        top: Iterator[tuple[Any, Any]] = iter(value.items())
+    elif isinstance(value, list):
+        top = enumerate(value)
+    else:
+        return found
+    stack: list[tuple[tuple, Iterator[tuple[Any, Any]]]] = [((), top)]
+    while stack:
+        where, items = stack[-1]
+        for key, item in items:  # resumes where it left off: document order
+            if isinstance(item, str):
+                if "${" in item:
+                    found.append(((*where, key), item))
+            elif isinstance(item, dict):
+                stack.append(((*where, key), iter(item.items())))
+                break
+            elif isinstance(item, list):
+                stack.append(((*where, key), enumerate(item)))
+                break
+        else:
+            stack.pop()
+    return found
+
+
 def find_references(value: Any) -> Iterator[tuple[tuple, str, Reference | InvalidReference]]:
     """Every ``${...}`` in a JSON value: (path, raw text, Reference or the parse error)."""
+    yield from list_references(value)
+
+
+def list_references(value: Any) -> list[tuple[tuple, str, Reference | InvalidReference]]:
+    """:func:`find_references` as a list (what the validator uses: no generator per item)."""
+    found: list[tuple[tuple, str, Reference | InvalidReference]] = []
     if not _may_hold_references(value):
-        return
-    for path, text in iter_strings(value):
+        return found
+    cache = _WHOLE_CACHE
+    for path, text in _strings_with_references(value):
+        whole = cache.get(text, _UNKNOWN)
+        if whole is _UNKNOWN:
+            whole = _whole(text)
+            if len(text) <= _WHOLE_CACHED_LENGTH:
+                if len(cache) >= _WHOLE_CACHE_SIZE:
+                    cache.clear()
+                cache[text] = whole
+        if whole is not None:  # what the loop below finds for such a string, in one step
+            found.append((path, text, whole))
+            continue
         for match in CANDIDATE.finditer(text):
             try:
-                yield path, match.group(0), parse(match.group(1))
+                found.append((path, match.group(0), parse(match.group(1))))
             except InvalidReference as exc:
-                yield path, match.group(0), exc
+                found.append((path, match.group(0), exc))
+    return found
+
+
+_UNKNOWN: Any = object()
 
 
 def lookup(result: Any, ref: Reference) -> Any:

@@ -8,7 +8,6 @@ are loaded on a registry's first lookup, so ``import apflow`` stays cheap.
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from jsonschema.exceptions import SchemaError
 from apflow.core.errors import ExecutorNotFound, ExecutorRegistrationError
 from apflow.core.executor import BaseTask, snake_case
 from apflow.core.utils.logger import get_logger
+from apflow.core.utils.similar import close_matches
 
 logger = get_logger(__name__)
 ENTRY_POINT_GROUP = "apflow.executors"
@@ -146,7 +146,7 @@ class ExecutorRegistry:
 
     def closest(self, executor_id: str, n: int = 3) -> list[str]:
         ids = self.ids()
-        close = difflib.get_close_matches(executor_id, ids, n=n, cutoff=0.4)
+        close = close_matches(executor_id, ids, n=n, cutoff=0.4)
         if len(close) < n:
             lowered = executor_id.lower()
             close += [i for i in ids if lowered in i and i not in close][: n - len(close)]

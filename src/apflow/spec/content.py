@@ -23,7 +23,7 @@ from apflow.core.registry import ExecutorRegistry
 from apflow.spec.graph import SpecGraph
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
 from apflow.spec.policy import ExecutorPolicy, Limits
-from apflow.spec.report import ISSUES_PER_TASK, Issue, PerTaskCap, path_of
+from apflow.spec.report import ISSUES_PER_TASK, Issue, cap_per_code, path_of
 from apflow.spec.snap import snap_executor
 
 _COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if", "then", "else"}
@@ -104,7 +104,7 @@ class ContentChecker:
                 self._fast[executor_id] = _fast_validator(key)
         return self._validators[executor_id]
 
-    def _valid_fast(self, task: TaskSpec, ref_paths: list[tuple]) -> bool:
+    def _valid_fast(self, task: TaskSpec, refs: list[tuple[tuple, str, Any]]) -> bool:
         """True when the compiled validator finds no error outside values that come from
         references (whose type is known only at run time); False means "ask jsonschema"."""
         fast = self._fast.get(task.executor)
@@ -113,8 +113,9 @@ class ContentChecker:
         try:
             if fast.is_valid(task.inputs):
                 return True
-            if not ref_paths:
+            if not refs:
                 return False
+            ref_paths = [path for path, _raw, _ref in refs]
             for error in fast.iter_errors(task.inputs):
                 where = tuple(error.instance_path)
                 if not any(where[: len(p)] == p for p in ref_paths):
@@ -170,9 +171,10 @@ class ContentChecker:
     def _inputs(
         self, i: int, task: TaskSpec, validator: Draft202012Validator, graph: SpecGraph
     ) -> list[Issue]:
-        ref_paths = [path for path, _raw, _ref in graph.refs(i)]
-        if self._valid_fast(task, ref_paths):
+        refs = graph.refs(i)
+        if self._valid_fast(task, refs):
             return []
+        ref_paths = [path for path, _raw, _ref in refs]
         injected = {d.id for d in task.dependencies if d.required}
         issues: list[Issue] = []
         seen: set[str] = set()
@@ -261,19 +263,22 @@ class ContentChecker:
 def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
     """bad_reference / undeclared_reference issues of one task (no registry needed); the
     first ISSUES_PER_TASK of each code one by one, the rest summed up in one issue."""
+    refs = graph.refs(i)
+    if not refs:
+        return []
     issues = []
     declared = set(task.dependency_ids())
-    cap = PerTaskCap()
-    for path, raw, ref in graph.refs(i):
-        if isinstance(ref, references.Reference) and ref.task_id in declared:
-            continue
-        code = (
-            "bad_reference"
-            if isinstance(ref, references.InvalidReference)
-            else "undeclared_reference"
-        )
-        if not cap.admit(code, raw if code == "bad_reference" else ref.task_id):
-            continue
+    Reference = references.Reference
+    problems = [
+        ("undeclared_reference", ref.task_id, k)
+        if isinstance(ref, Reference)
+        else ("bad_reference", raw, k)
+        for k, (_path, raw, ref) in enumerate(refs)
+        if not isinstance(ref, Reference) or ref.task_id not in declared
+    ]
+    listed, more = cap_per_code(problems)
+    for code, k in listed:
+        path, raw, ref = refs[k]
         where = path_of("tasks", i, "inputs", *path)
         if code == "bad_reference":
             issues.append(
@@ -288,7 +293,7 @@ def reference_issues(i: int, task: TaskSpec, graph: SpecGraph) -> list[Issue]:
             )
         else:
             issues.append(_undeclared(i, task, ref, raw, where, graph))
-    for code, examples in cap.more.items():
+    for code, examples in more.items():
         distinct = sorted(set(examples))
         shown_text = ", ".join(_short(e, 40) for e in distinct[:5])
         shown_text += ", ..." if len(distinct) > 5 else ""

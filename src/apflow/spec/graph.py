@@ -26,7 +26,7 @@ def task_refs(task: TaskSpec) -> Refs:
     """``find_references`` of a task's inputs (none when absurdly deep: ``scan`` refuses such
     inputs before a graph is built, this is only a safety net)."""
     try:
-        return list(references.find_references(task.inputs))
+        return references.list_references(task.inputs)
     except RecursionError:
         return []
 
@@ -149,8 +149,7 @@ def referenced_ids(spec: TaskTreeSpec, graph: SpecGraph | None = None) -> set[st
         out.update(task.dependency_ids())
         if task.parent_id:
             out.add(task.parent_id)
-        found = graph.refs(i) if graph else references.find_references(task.inputs)
-        for _path, _raw, ref in found:
-            if isinstance(ref, references.Reference):
-                out.add(ref.task_id)
+        found = graph.refs(i) if graph else references.list_references(task.inputs)
+        Reference = references.Reference
+        out.update([ref.task_id for _path, _raw, ref in found if isinstance(ref, Reference)])
     return out

@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
-from apflow.spec.graph import Refs, SpecGraph, referenced_ids, task_refs
+from apflow.spec.graph import MAX_SCAN_DEPTH, Refs, SpecGraph, referenced_ids, task_refs
 from apflow.spec.limits import (
     Limits,
     document_too_large,
     paused_gc,
+    plain_json_text,
     raw_tasks,
     scan,
     text_size,
@@ -90,8 +91,14 @@ def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
     tasks, more = task_list(raw) if not issues else (None, [])
     if tasks is None:
         raise ValidationFailed(ValidationReport(issues + more))
-    _refuse_beyond_limits(tasks, text_checked=size > 0)
-    tasks = _json_copy(raw_tasks(tasks))
+    # JSON text: the same C-speed scans as validate_tree instead of walking every value, and
+    # the parsed tasks are this call's own, so they need no copy before they are changed.
+    is_text = isinstance(tree, (str, bytes, bytearray))
+    plain = isinstance(tree, str) and plain_json_text(
+        tree, min(limits.max_input_depth, MAX_SCAN_DEPTH)
+    )
+    _refuse_beyond_limits(tasks, text_checked=size > 0, plain=plain)
+    tasks = raw_tasks(tasks) if is_text else _json_copy(raw_tasks(tasks))
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
@@ -140,9 +147,11 @@ class _RefCache:
         return hit[1]
 
 
-def _refuse_beyond_limits(tasks: list[Any], *, text_checked: bool = False) -> None:
+def _refuse_beyond_limits(
+    tasks: list[Any], *, text_checked: bool = False, plain: bool = False
+) -> None:
     """Copying and walking use recursion and time; refuse what is beyond the limits."""
-    issues = scan(tasks, Limits(), text_checked=text_checked)
+    issues = scan(tasks, Limits(), text_checked=text_checked, plain=plain)
     if issues:
         raise ValidationFailed(ValidationReport(issues))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 
+from apflow.core.utils.similar import close_matches
 from apflow.spec.graph import SpecGraph, referenced_ids
 from apflow.spec.models import AGGREGATOR, TaskTreeSpec
-from apflow.spec.report import Issue, PerTaskCap, path_of
+from apflow.spec.report import Issue, cap_per_code, path_of
 
 _ROOT_EXAMPLE = '{"id": "%s", "parent_id": null, "schemas": {"method": "%s"}, "dependencies": %s}'
 #: "Did you mean" is worked out for this many distinct unknown ids only (difflib is slow).
@@ -103,52 +103,52 @@ class _Suggester:
         if unknown not in self.done:
             if len(self.done) >= SUGGESTIONS:
                 return []
-            self.done[unknown] = difflib.get_close_matches(
-                unknown, self.candidates, n=3, cutoff=0.5
-            )
+            self.done[unknown] = close_matches(unknown, self.candidates, n=3, cutoff=0.5)
         return self.done[unknown]
 
 
 def _dependencies(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     issues = []
     suggest = _Suggester(spec, graph)
+    index = graph.index
     for i, task in enumerate(spec.tasks):
-        cap = PerTaskCap()
-        for j, dep in enumerate(task.dependencies):
-            if dep.id == task.id:
-                code = "self_dependency"
-            elif dep.id not in graph.index:
-                code = "missing_dependency"
-            else:
-                continue
-            if not cap.admit(code, dep.id):
-                continue
+        tid = task.id
+        problems = [
+            ("self_dependency" if dep.id == tid else "missing_dependency", dep.id, j)
+            for j, dep in enumerate(task.dependencies)
+            if dep.id == tid or dep.id not in index
+        ]
+        if not problems:
+            continue
+        listed, more = cap_per_code(problems)
+        for code, j in listed:
+            dep_id = task.dependencies[j].id
             where = path_of("tasks", i, "dependencies", j, "id")
             if code == "self_dependency":
                 issues.append(
                     Issue(
                         code="self_dependency",
-                        task_id=task.id,
+                        task_id=tid,
                         path=where,
                         message="the task depends on itself, so it could never start",
-                        hint=f'remove "{task.id}" from its own dependencies',
+                        hint=f'remove "{tid}" from its own dependencies',
                         fixable=True,
                     )
                 )
                 continue
-            close = suggest(dep.id)
+            close = suggest(dep_id)
             maybe = f" (did you mean {_quote(close)}?)" if close else ""
             issues.append(
                 Issue(
                     code="missing_dependency",
-                    task_id=task.id,
+                    task_id=tid,
                     path=where,
-                    message=f"depends on {dep.id!r}, which is not a task in this tree",
+                    message=f"depends on {dep_id!r}, which is not a task in this tree",
                     hint=f"use the id of an existing task{maybe}, or add a task with id "
-                    f'"{dep.id}", or remove "{dep.id}" from the dependencies',
+                    f'"{dep_id}", or remove "{dep_id}" from the dependencies',
                 )
             )
-        issues += [_more_dependencies(i, task.id, code, ids) for code, ids in cap.more.items()]
+        issues += [_more_dependencies(i, tid, code, ids) for code, ids in more.items()]
     return issues
 
 

@@ -1,0 +1,109 @@
+"""The validator's bulk helpers give exactly what their one-at-a-time versions gave."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apflow.core.errors import ValidationFailed
+from apflow.spec import repair_tree, validate_tree
+from apflow.spec.limits import bracket_depth, plain_json_text
+from apflow.spec.report import ISSUES_PER_TASK, cap_per_code
+
+from .test_hostile import JUNK, hostile_trees
+from .test_properties import FAST, REGISTRY
+
+EXAMPLES = settings(max_examples=200, deadline=None)
+
+
+def capped_one_by_one(problems):
+    """The per-issue cap as it was: admit the first ISSUES_PER_TASK of each code."""
+    shown: dict[str, int] = {}
+    listed, more = [], {}
+    for code, about, payload in problems:
+        if shown.get(code, 0) >= ISSUES_PER_TASK:
+            more.setdefault(code, []).append(about)
+            continue
+        shown[code] = shown.get(code, 0) + 1
+        listed.append((code, payload))
+    return listed, more
+
+
+@EXAMPLES
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.text(max_size=2)), max_size=60))
+def test_cap_per_code_is_the_one_by_one_cap(items):
+    problems = [(code, about, k) for k, (code, about) in enumerate(items)]
+    listed, more = cap_per_code(problems)
+    expected_listed, expected_more = capped_one_by_one(problems)
+    assert listed == expected_listed
+    assert list(more.items()) == list(expected_more.items())  # the order of the codes too
+
+
+SHAPES = st.recursive(
+    st.just("()"),
+    lambda inner: st.lists(inner, max_size=4).map(lambda parts: "(" + "".join(parts) + ")"),
+    max_leaves=60,
+)
+
+
+def depth_by_counting(brackets: bytes) -> int:
+    return max(itertools.accumulate(1 if c == ord("(") else -1 for c in brackets), default=0)
+
+
+@EXAMPLES
+@given(st.lists(SHAPES, max_size=4).map("".join))
+def test_bracket_depth_is_the_deepest_prefix(shape):
+    data = shape.encode()
+    assert bracket_depth(data) == depth_by_counting(data)
+
+
+def test_bracket_depth_of_long_chains_and_combs():
+    for k in (1, 2, 33, 34, 200):
+        chain = b"(" * k + b")" * k
+        assert bracket_depth(chain) == k
+        comb = (b"(" * k + b"()" * 3000 + b")" * k) * 2
+        assert bracket_depth(comb) == k + 1
+        zigzag = b"(" * k + b"()(())" * 500 + b")" * k
+        assert bracket_depth(zigzag) == k + 2
+
+
+def test_plain_json_text_sees_depth_numbers_and_non_finite_values_only_outside_strings():
+    assert plain_json_text(json.dumps([[{"a": "[[[[[[[[[[ NaN 1" + "9" * 2000}]]), 3)
+    assert not plain_json_text(json.dumps([[[[{"a": 1}]]]]), 3)
+    assert plain_json_text(json.dumps([[[{"a": 1}]]]), 3)
+    assert not plain_json_text("[" + "9" * 1001 + "]", 3)
+    assert plain_json_text("[" + "9" * 1000 + "]", 3)
+    assert not plain_json_text("[NaN]", 3) and not plain_json_text("[-Infinity]", 3)
+
+
+def test_validate_reports_a_long_number_in_inputs():
+    tree = [
+        {"id": "r", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ["a"]},
+        {"id": "a", "parent_id": "r", "schemas": {"method": "transform_executor"}},
+    ]
+    text = json.dumps(tree)[:-2] + ', "inputs": {"data": ' + "7" * 1001 + "}}]"
+    assert validate_tree(text).codes() == ["not_json"]
+
+
+def repaired(tree):
+    try:
+        spec, fixes = repair_tree(tree, registry=REGISTRY)
+    except ValidationFailed as exc:
+        return "refused", [(i.code, i.path, i.message) for i in exc.report.issues]
+    return spec.to_list(), fixes
+
+
+@FAST
+@given((hostile_trees() | JUNK).map(lambda t: json.dumps(t, default=repr)))
+def test_repair_of_json_text_takes_the_shortcuts_with_the_same_outcome(text):
+    """Text is scanned at C speed and not copied; the parsed value takes the full walk."""
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(parsed, str):
+        return  # a str is read as JSON text again
+    assert repaired(text) == repaired(parsed)
