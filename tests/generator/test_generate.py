@@ -394,3 +394,88 @@ async def test_requirement_with_a_lone_surrogate_is_refused(registry):
     with pytest.raises(GenerationError, match="lone UTF-16 surrogate"):
         await generate_tree("fetch \ud800 page", client=client, registry=registry)
     assert client.history == []
+
+
+async def test_a_collect_step_on_the_aggregator_is_left_out_of_the_plan(registry):
+    plan = {
+        "steps": [
+            {"id": "t1", "does": "download", "executor": "fetch_page", "needs": []},
+            {"id": "t2", "does": "summarise", "executor": "summarise_text", "needs": ["t1"]},
+            {
+                "id": "t3",
+                "does": "collect both results",
+                "executor": "aggregate_results_executor",
+                "needs": ["t1", "t2"],
+            },
+        ]
+    }
+    client = ScriptedClient([json.dumps(plan), json.dumps(GOOD)])
+    result = await generate_tree(REQUIREMENT, mode="multi_phase", client=client, registry=registry)
+    assert [s["executor"] for s in result.plan] == ["fetch_page", "summarise_text"]
+    # the plan grammar offers the aggregator (last), the structure grammar has 2 tasks only
+    first = client.history[0]["json_schema"]["properties"]["steps"]["prefixItems"][0]
+    assert first["properties"]["executor"]["enum"][-1] == "aggregate_results_executor"
+    structure = client.history[1]["json_schema"]["properties"]["tasks"]
+    assert len(structure["prefixItems"]) == 2
+
+
+def _stutter() -> list[dict]:
+    """The 1.5B model's repeat: t2 is t1 again, waiting on t1; t3 reads t2."""
+    fetch = {"schemas": {"method": "fetch_page"}, "inputs": {"url": "https://example.com/news"}}
+    return [
+        {"id": "t1", **fetch},
+        {"id": "t2", **fetch, "dependencies": ["t1"]},
+        {
+            "id": "t3",
+            "schemas": {"method": "summarise_text"},
+            "inputs": {"text": "${t2.result.text} and ${t2.result}", "max_words": 20},
+            "dependencies": ["t2", "t1"],
+        },
+    ]
+
+
+async def test_a_task_repeated_verbatim_is_merged_into_the_first(registry):
+    client = ScriptedClient([json.dumps({"tasks": _stutter()})])
+    result = await generate_tree(REQUIREMENT, client=client, registry=registry)
+    assert sorted(t.id for t in result.tree.tasks) == ["root", "t1", "t3"]
+    summary = result.tree.get("t3")
+    assert [d.id for d in summary.dependencies] == ["t1"]
+    assert summary.inputs["text"] == "${t1.result.text} and ${t1.result}"
+    assert result.fixes[0] == "t2: repeats t1 (same executor and inputs); merged into t1"
+    assert result.stats.llm_calls == 1
+
+
+def test_only_true_repeats_are_merged():
+    from apflow.generator.generation import repeats_merged
+
+    tasks = _stutter()
+    tasks[1]["inputs"] = {"url": "https://example.com/other"}  # another page: not a repeat
+    assert repeats_merged(tasks) == (tasks, [])
+    tasks = _stutter()
+    tasks[1]["dependencies"] = ["t3"]  # waits on something t1 does not: not a repeat
+    assert repeats_merged(tasks) == (tasks, [])
+    tasks = _stutter()
+    tasks[1]["schemas"] = {"method": "summarise_text"}
+    assert repeats_merged(tasks) == (tasks, [])
+    # references to t10 are not references to t1's repeat t2... nor is t2 touched by t20
+    tasks = _stutter()
+    tasks[2]["inputs"]["text"] = "${t20.result} ${t2.result}"
+    merged, fixes = repeats_merged(tasks)
+    assert merged[1]["inputs"]["text"] == "${t20.result} ${t1.result}" and len(fixes) == 1
+
+
+def test_plan_prompt_without_usable_examples_shows_the_made_up_one():
+    from apflow.generator import prompting
+
+    messages = prompting.render_messages(
+        "plan.j2", catalogue="- weather: the weather", examples=[], requirement="weather in Rome"
+    )
+    system = messages[0]["content"]
+    assert "its executors are made up" in system and '"executor":"currency_convert"' in system
+    shown = prompting.render_messages(
+        "plan.j2",
+        catalogue="- weather: the weather",
+        examples=[{"requirement": "r", "plan": '{"steps":[]}', "planned": "", "tree": ""}],
+        requirement="weather in Rome",
+    )
+    assert "made up" not in shown[0]["content"]

@@ -95,9 +95,13 @@ def _is_root_aggregator(task: Any) -> bool:
 
 
 def for_prompt(example: dict[str, Any]) -> dict[str, str]:
-    """The strings a template shows: requirement, plan JSON and tree JSON (working tasks)."""
+    """The strings a template shows: requirement, plan JSON, the plan the structure phase
+    gets (aggregator steps left out, as the generator does) and tree JSON (working tasks)."""
+    plan = example.get("plan", {"steps": []})
+    kept = [s for s in plan.get("steps", []) if s.get("executor") != AGGREGATOR]
     return {
         "requirement": example["requirement"],
-        "plan": compact(example.get("plan", {"steps": []})),
+        "plan": compact(plan),
+        "planned": compact({"steps": kept}),
         "tree": compact({"tasks": working_tasks(example["tasks"])}),
     }

@@ -132,14 +132,17 @@ class Generation:
         except JSONParseError as exc:
             issue = Issue(code="invalid_json", message=exc.args[0], hint=exc.hint or "")
             return Checked(text, None, [issue])
+        merged: list[str] = []
+        if self.repair:
+            tasks, merged = repeats_merged(tasks)
         report = validate_tree(tasks, self.registry, policy=self.policy)
         if report.valid or not self.repair:
-            return Checked(tasks, report.spec, report.issues)
+            return Checked(tasks, report.spec, report.issues, merged)
         spec, fixes = _deterministic_repair(tasks, report, self.registry)
         if not fixes or spec is None:
-            return Checked(tasks, report.spec, report.issues)
+            return Checked(tasks, report.spec, report.issues, merged)
         again = validate_tree(spec, self.registry, policy=self.policy)
-        return Checked(spec.to_list(), again.spec, again.issues, fixes)
+        return Checked(spec.to_list(), again.spec, again.issues, merged + fixes)
 
     async def settle(
         self,
@@ -200,6 +203,101 @@ def _bare_dependencies_expanded(tasks: list[Any]) -> list[Any]:
             task = {**task, "dependencies": expand_bare_ids(deps)}
         out.append(task)
     return out
+
+
+def repeats_merged(tasks: list[Any]) -> tuple[list[Any], list[str]]:
+    """Drop each task that repeats an earlier one verbatim, pointing its dependents at the first.
+
+    A repeat has the same executor and the same inputs, and waits on nothing but the first
+    task and what that one waits on. A 1.5B model writes this as a stutter ("call the search
+    tool", then "get the response from the search tool", the same call depending on the first):
+    running it would only do the same work twice. This is applied to model answers only, not
+    to trees a user writes, where a deliberate second call is possible.
+    """
+    kept: list[Any] = []
+    first_of: dict[str, str] = {}  # repeat id -> the id of the task it repeats
+    fixes: list[str] = []
+    for task in tasks:
+        original = _repeated(task, kept, first_of)
+        if original is None:
+            kept.append(task)
+            continue
+        first_of[task["id"]] = original
+        fixes.append(
+            f"{task['id']}: repeats {original} (same executor and inputs); merged into {original}"
+        )
+    if not first_of:
+        return tasks, []
+    return [_redirected(t, first_of) for t in kept], fixes
+
+
+def _deps_of(task: dict[str, Any]) -> list[str]:
+    deps = task.get("dependencies")
+    if not isinstance(deps, list):
+        return []
+    return [str(d.get("id")) if isinstance(d, dict) else str(d) for d in deps]
+
+
+def _repeated(task: Any, kept: list[Any], first_of: dict[str, str]) -> str | None:
+    if not isinstance(task, dict) or not isinstance(task.get("id"), str):
+        return None
+    method = (
+        (task.get("schemas") or {}).get("method") if isinstance(task.get("schemas"), dict) else None
+    )
+    if not method or task.get("id") in first_of:
+        return None
+    deps = {first_of.get(d, d) for d in _deps_of(task)}
+    for earlier in kept:
+        if not isinstance(earlier, dict) or earlier.get("id") == task["id"]:
+            continue
+        schemas = earlier.get("schemas")
+        if not isinstance(schemas, dict) or schemas.get("method") != method:
+            continue
+        if earlier.get("inputs") != task.get("inputs") or earlier.get("parent_id") != task.get(
+            "parent_id"
+        ):
+            continue
+        if deps <= {earlier["id"], *_deps_of(earlier)}:
+            return str(earlier["id"])
+    return None
+
+
+def _redirected(task: Any, first_of: dict[str, str]) -> Any:
+    """The task with dependencies on, and references to, merged repeats moved to the first."""
+    if not isinstance(task, dict):
+        return task
+    out = dict(task)
+    deps = task.get("dependencies")
+    if isinstance(deps, list):
+        seen: set[str] = set()
+        moved = []
+        for dep in deps:
+            dep_id = str(dep.get("id")) if isinstance(dep, dict) else str(dep)
+            target = first_of.get(dep_id, dep_id)
+            if target in seen or target == task.get("id"):
+                continue
+            seen.add(target)
+            if target != dep_id:
+                dep = {**dep, "id": target} if isinstance(dep, dict) else target
+            moved.append(dep)
+        out["dependencies"] = moved
+    if "inputs" in task:
+        out["inputs"] = _references_moved(task["inputs"], first_of)
+    return out
+
+
+def _references_moved(value: Any, first_of: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for repeat, original in first_of.items():
+            value = value.replace("${" + repeat + ".", "${" + original + ".").replace(
+                "${" + repeat + "}", "${" + original + "}"
+            )
+        return value
+    if isinstance(value, list):
+        return [_references_moved(v, first_of) for v in value]
+    if isinstance(value, dict):
+        return {k: _references_moved(v, first_of) for k, v in value.items()}
+    return value
 
 
 def _deterministic_repair(

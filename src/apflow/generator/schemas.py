@@ -333,8 +333,15 @@ def _need_id(need: Any) -> Any:
 
 def strict_plan_schema(executor_ids: Sequence[str], max_steps: int = MAX_TASKS) -> dict[str, Any]:
     """``{"steps": [{"id", "does", "executor", "needs"}]}``; step k may need only earlier steps,
-    written like dependencies (``"t1"``, or ``{"id": "t1", "required": false}`` for a fallback)."""
+    written like dependencies (``"t1"``, or ``{"id": "t1", "required": false}`` for a fallback).
+
+    The aggregator stays on the menu although the generator adds the root itself: a small
+    model that wants a "collect the results" step then writes it with the aggregator, and the
+    plan drops that step, instead of dressing it up as an LLM call or a shell command.
+    """
     working = sorted(i for i in executor_ids if i != AGGREGATOR) or sorted(executor_ids)
+    if AGGREGATOR in executor_ids and working != [AGGREGATOR]:
+        working.append(AGGREGATOR)
     positions = []
     for k in range(1, max_steps + 1):
         earlier = [position_id(j) for j in range(1, k)]
