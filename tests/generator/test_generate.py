@@ -457,6 +457,12 @@ def test_only_true_repeats_are_merged():
     tasks = _stutter()
     tasks[1]["schemas"] = {"method": "summarise_text"}
     assert repeats_merged(tasks) == (tasks, [])
+    tasks = _stutter()
+    del tasks[1]["dependencies"]  # side by side, not chained: maybe two runs on purpose
+    assert repeats_merged(tasks) == (tasks, [])
+    tasks = _stutter()
+    tasks[0]["name"], tasks[1]["name"] = "users", "orders"  # named apart
+    assert repeats_merged(tasks) == (tasks, [])
     # references to t10 are not references to t1's repeat t2... nor is t2 touched by t20
     tasks = _stutter()
     tasks[2]["inputs"]["text"] = "${t20.result} ${t2.result}"

@@ -208,11 +208,12 @@ def _bare_dependencies_expanded(tasks: list[Any]) -> list[Any]:
 def repeats_merged(tasks: list[Any]) -> tuple[list[Any], list[str]]:
     """Drop each task that repeats an earlier one verbatim, pointing its dependents at the first.
 
-    A repeat has the same executor and the same inputs, and waits on nothing but the first
-    task and what that one waits on. A 1.5B model writes this as a stutter ("call the search
-    tool", then "get the response from the search tool", the same call depending on the first):
-    running it would only do the same work twice. This is applied to model answers only, not
-    to trees a user writes, where a deliberate second call is possible.
+    A repeat has the same executor, inputs and name as the first task, waits on it, and on
+    nothing else but what the first one waits on. A 1.5B model writes this as a stutter ("call
+    the search tool", then "get the response from the search tool", the same call depending on
+    the first): running it would only do the same work twice. Two equal tasks side by side
+    are left alone (a caller may mean two runs), and so are trees a user writes: this is
+    applied to model answers only.
     """
     kept: list[Any] = []
     first_of: dict[str, str] = {}  # repeat id -> the id of the task it repeats
@@ -253,11 +254,8 @@ def _repeated(task: Any, kept: list[Any], first_of: dict[str, str]) -> str | Non
         schemas = earlier.get("schemas")
         if not isinstance(schemas, dict) or schemas.get("method") != method:
             continue
-        if earlier.get("inputs") != task.get("inputs") or earlier.get("parent_id") != task.get(
-            "parent_id"
-        ):
-            continue
-        if deps <= {earlier["id"], *_deps_of(earlier)}:
+        same = all(earlier.get(key) == task.get(key) for key in ("inputs", "name", "parent_id"))
+        if same and earlier["id"] in deps and deps <= {earlier["id"], *_deps_of(earlier)}:
             return str(earlier["id"])
     return None
 
