@@ -6,7 +6,9 @@ reference walk) on generated inputs, so a faster path can never change a report.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import pickle
 from typing import Any
 
 import pytest
@@ -120,3 +122,14 @@ def test_the_path_worked_out_on_use_resolves_values():
     assert references.resolve("${ a.result.x.y_z }", lambda _id: result) == 5
     assert references.resolve("${a.result.list[0][3]}", lambda _id: result) == 3
     assert references.resolve("v=${a.result.x}", lambda _id: result) == 'v={"y_z": 5}'
+
+
+def test_a_reference_survives_pickle_and_copy():
+    ((_, _, ref),) = references.list_references("${a.result.items[0]}")
+    for clone in (pickle.loads(pickle.dumps(ref)), copy.deepcopy(ref), copy.copy(ref)):
+        assert clone == ref and type(clone) is references.Reference
+        assert (clone.task_id, clone.path, str(clone)) == (
+            "a",
+            ("items", 0),
+            "${a.result.items[0]}",
+        )

@@ -10,7 +10,6 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from apflow.core.errors import ApflowError
@@ -28,19 +27,46 @@ class InvalidReference(ApflowError):
     """A reference that cannot be resolved (bad syntax, missing path)."""
 
 
-@dataclass(frozen=True, slots=True)  # slots: built once per reference of a hostile tree
-class Reference:
-    raw: str  # the text between ${ and }, stripped: task_id + ".result" + the path
-    task_id: str
+class Reference(tuple):
+    """One parsed ``${task_id.result<tail>}``, as the tuple ``(task_id, tail)``.
+
+    A tuple because it is the cheapest immutable object to make, and a tree may hold tens
+    of thousands of references; ``raw`` and ``path`` are worked out on use (only running
+    a task, or an issue about it, needs them).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, task_id: str, tail: str = "") -> Reference:
+        return tuple.__new__(cls, (task_id, tail))
+
+    def __getnewargs__(self) -> tuple[str, str]:  # pickle and copy call __new__ with these
+        return (self[0], self[1])
+
+    @property
+    def task_id(self) -> str:
+        return self[0]
+
+    @property
+    def tail(self) -> str:
+        """The path as written: ``""``, ``".field"``, ``".items[0].name"``, ..."""
+        return self[1]
+
+    @property
+    def raw(self) -> str:
+        """The text between ``${`` and ``}``, without surrounding white space."""
+        return f"{self[0]}.result{self[1]}"
 
     @property
     def path(self) -> tuple[str | int, ...]:
-        """``("field", 0, ...)``: worked out on use (only running a task needs it; a tree
-        validated may hold tens of thousands of references)."""
-        return _path(self.raw[len(self.task_id) + len(".result") :])
+        """``("field", 0, ...)``."""
+        return _path(self[1])
 
     def __str__(self) -> str:
         return "${" + self.raw + "}"
+
+    def __repr__(self) -> str:
+        return f"Reference({self.raw!r})"
 
 
 _SEGMENT_RE = re.compile(_SEGMENT)
@@ -67,7 +93,7 @@ def _parse(body: str) -> Reference:
             f"malformed reference ${{{body}}}: expected ${{task_id.result}} or "
             "${task_id.result.field.sub_field}"
         )
-    return Reference(text, match.group("task"))
+    return Reference(match.group("task"), match.group("path"))
 
 
 def _path(tail: str) -> tuple[str | int, ...]:
@@ -81,20 +107,7 @@ def _path(tail: str) -> tuple[str | int, ...]:
     )
 
 
-#: string -> its Reference when it is exactly one well-formed reference, else None. A plain
-#: dict emptied when full: cheaper than an LRU on trees of thousands of distinct references.
-_WHOLE_CACHE: dict[str, Reference | None] = {}
-_WHOLE_CACHE_SIZE = 4096
-_WHOLE_CACHED_LENGTH = 204
-
-
-def _whole(text: str) -> Reference | None:
-    """The Reference when ``text`` is exactly one well-formed reference, else None."""
-    match = _WHOLE.fullmatch(text)
-    if match is None:
-        return None
-    task, tail = match.groups()
-    return Reference(f"{task}.result{tail}", task)
+_new_tuple = tuple.__new__  # Reference(task_id, tail) without its Python-level __new__
 
 
 def iter_strings(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
@@ -166,19 +179,23 @@ def find_references(value: Any) -> Iterator[tuple[tuple, str, Reference | Invali
 
 
 def list_references(value: Any) -> list[tuple[tuple, str, Reference | InvalidReference]]:
-    """:func:`find_references` as a list (what the validator uses: no generator per item)."""
-    found: list[tuple[tuple, str, Reference | InvalidReference]] = []
+    """:func:`find_references` as a list (what the validator uses: no generator per item).
+
+    Each distinct string is looked at once; one that is exactly one well-formed reference
+    (the usual case) takes one regular-expression match."""
     if not _may_hold_references(value):
-        return found
-    cache = _WHOLE_CACHE
-    for path, text in _strings_with_references(value):
-        whole = cache.get(text, _UNKNOWN)
-        if whole is _UNKNOWN:
-            whole = _whole(text)
-            if len(text) <= _WHOLE_CACHED_LENGTH:
-                if len(cache) >= _WHOLE_CACHE_SIZE:
-                    cache.clear()
-                cache[text] = whole
+        return []
+    strings = _strings_with_references(value)
+    distinct = list(dict.fromkeys([text for _path, text in strings]))
+    wholes = {
+        text: None if match is None else _new_tuple(Reference, match.groups())
+        for text, match in zip(distinct, map(_WHOLE.fullmatch, distinct), strict=True)
+    }
+    if None not in wholes.values():
+        return [(path, text, wholes[text]) for path, text in strings]
+    found: list[tuple[tuple, str, Reference | InvalidReference]] = []
+    for path, text in strings:
+        whole = wholes[text]
         if whole is not None:  # what the loop below finds for such a string, in one step
             found.append((path, text, whole))
             continue
@@ -188,9 +205,6 @@ def list_references(value: Any) -> list[tuple[tuple, str, Reference | InvalidRef
             except InvalidReference as exc:
                 found.append((path, match.group(0), exc))
     return found
-
-
-_UNKNOWN: Any = object()
 
 
 def lookup(result: Any, ref: Reference) -> Any:

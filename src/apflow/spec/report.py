@@ -87,8 +87,13 @@ def cap_per_code(
     """
     if len(problems) <= ISSUES_PER_TASK:
         return [(code, payload) for code, _about, payload in problems], {}
+    codes = {p[0] for p in problems}
+    if len(codes) == 1:  # the usual case: no need to find where each code is
+        (code,) = codes
+        listed = [(code, p[2]) for p in problems[:ISSUES_PER_TASK]]
+        return listed, {code: [p[1] for p in problems[ISSUES_PER_TASK:]]}
     at: dict[str, list[int]] = {}
-    for code in {p[0] for p in problems}:  # a few codes: one pass each
+    for code in codes:  # a few codes: one pass each
         at[code] = [k for k, p in enumerate(problems) if p[0] == code]
     listed = sorted(k for ks in at.values() for k in ks[:ISSUES_PER_TASK])
     over = sorted(

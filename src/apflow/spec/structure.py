@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 from apflow.core.utils.similar import close_matches
 from apflow.spec.graph import SpecGraph, referenced_ids
 from apflow.spec.models import AGGREGATOR, TaskTreeSpec
 from apflow.spec.report import Issue, cap_per_code, path_of
+
+#: The ids a new task must not get (see :func:`taken_ids`), worked out when first asked for.
+Taken = Callable[[], set[str]]
 
 _ROOT_EXAMPLE = '{"id": "%s", "parent_id": null, "schemas": {"method": "%s"}, "dependencies": %s}'
 #: "Did you mean" is worked out for this many distinct unknown ids only (difflib is slow).
@@ -46,7 +51,8 @@ def taken_ids(spec: TaskTreeSpec, graph: SpecGraph | None = None) -> set[str]:
 def check_structure(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     """Every structural issue of the tree (assumes it parsed and is not empty)."""
     issues: list[Issue] = []
-    taken = taken_ids(spec, graph)
+    # Only a duplicate or a missing root needs them (to name a new id): found on first use.
+    taken: Taken = functools.cache(lambda: taken_ids(spec, graph))
     issues += _duplicates(spec, graph, taken)
     issues += _dependencies(spec, graph)
     loops, ends = graph.parent_chains()
@@ -56,18 +62,18 @@ def check_structure(spec: TaskTreeSpec, graph: SpecGraph) -> list[Issue]:
     return issues
 
 
-def _duplicates(spec: TaskTreeSpec, graph: SpecGraph, taken: set[str]) -> list[Issue]:
+def _duplicates(spec: TaskTreeSpec, graph: SpecGraph, taken: Taken) -> list[Issue]:
     issues = []
     if len(graph.index) == len(spec.tasks):
         return issues
     used = referenced_ids(spec, graph)
-    taken = set(taken)
+    names = set(taken())
     for i, task in enumerate(spec.tasks):
         first = graph.index[task.id]
         if first == i:
             continue
-        new_id = free_id(task.id, taken)
-        taken.add(new_id)
+        new_id = free_id(task.id, names)
+        names.add(new_id)
         issues.append(
             Issue(
                 code="duplicate_id",
@@ -223,12 +229,10 @@ def _cycles(graph: SpecGraph) -> list[Issue]:
     return issues
 
 
-def _roots(
-    spec: TaskTreeSpec, graph: SpecGraph, ends: dict[str, str], taken: set[str]
-) -> list[Issue]:
+def _roots(spec: TaskTreeSpec, graph: SpecGraph, ends: dict[str, str], taken: Taken) -> list[Issue]:
     roots = [t for t in spec.tasks if t.parent_id is None]
     if not roots:
-        new = new_root_id(taken)
+        new = new_root_id(taken())
         return [
             Issue(
                 code="no_root",
@@ -249,7 +253,7 @@ def _roots(
                 f'the dependencies of "{aggregators[0]}"'
             )
         else:
-            new = new_root_id(taken)
+            new = new_root_id(taken())
             hint = (
                 "add one root task "
                 + _ROOT_EXAMPLE % (new, AGGREGATOR, json.dumps(ids))
@@ -293,7 +297,7 @@ def _unreachable(
 
 
 def _aggregator_root(
-    spec: TaskTreeSpec, graph: SpecGraph, root_id: str, taken: set[str]
+    spec: TaskTreeSpec, graph: SpecGraph, root_id: str, taken: Taken
 ) -> list[Issue]:
     root = spec.tasks[graph.index[root_id]]
     top = [t.id for t in spec.tasks if t.parent_id == root_id and t.id != root_id]
@@ -302,7 +306,7 @@ def _aggregator_root(
     if root.executor != AGGREGATOR:
         if len(executors) < 2 and not top:
             return []
-        new = new_root_id(taken)
+        new = new_root_id(taken())
         return [
             Issue(
                 code="non_aggregator_root",
