@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import weakref
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -107,3 +109,74 @@ def test_repair_of_json_text_takes_the_shortcuts_with_the_same_outcome(text):
     if isinstance(parsed, str):
         return  # a str is read as JSON text again
     assert repaired(text) == repaired(parsed)
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _young_cycle() -> weakref.ref:
+    gc.collect()
+    return weakref.ref(_Cycle())  # unreachable at once, but only a collection frees it
+
+
+def _big_tree_text() -> str:
+    ids = [f"t{i}" for i in range(20)]
+    data = [[0]] * 3000  # 60,000 containers once parsed
+    tasks = [{"id": "r", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ids}]
+    tasks += [
+        {
+            "id": t,
+            "parent_id": "r",
+            "schemas": {"method": "transform_executor"},
+            "inputs": {"data": data},
+        }
+        for t in ids
+    ]
+    return json.dumps(tasks)
+
+
+def test_after_an_ordinary_tree_young_garbage_stays_young():
+    ref = _young_cycle()
+    assert validate_tree(json.dumps(tree_with(2))).valid
+    assert gc.isenabled()
+    gc.collect(1)
+    assert ref() is None
+
+
+def test_after_a_large_tree_its_objects_skip_the_young_collections():
+    assert gc.isenabled()
+    ref = _young_cycle()
+    report = validate_tree(_big_tree_text())
+    assert report.valid and gc.isenabled()
+    gc.collect(1)
+    assert ref() is not None  # promoted with the tree: only a full collection frees it
+    gc.collect()
+    assert ref() is None
+
+
+def test_objects_the_application_froze_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert validate_tree(_big_tree_text()).valid
+        assert gc.get_freeze_count() > frozen // 2  # not unfrozen (that would make it 0)
+    finally:
+        gc.unfreeze()
+
+
+def tree_with(n: int) -> list:
+    ids = [f"t{i}" for i in range(n)]
+    return [
+        {"id": "r", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ids}
+    ] + [
+        {
+            "id": t,
+            "parent_id": "r",
+            "schemas": {"method": "transform_executor"},
+            "inputs": {"data": 1},
+        }
+        for t in ids
+    ]

@@ -562,16 +562,24 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: Containers made during a pause beyond which they are promoted instead of collected.
+PROMOTE_AFTER = 50_000
+
+
 def _promote_young_objects() -> None:
-    """Move the objects made while the collector was paused to the oldest generation.
+    """After a large tree, move the objects made while the collector was paused to the
+    oldest generation.
 
     Why: re-enabled, the collector would at once traverse every container made during the
     pause (the returned tree among them: ~30 ms for 280,000 containers) although most die by
     reference counting soon after. ``freeze`` + ``unfreeze`` moves them to the oldest
-    generation without traversing anything; a full collection still looks at them (and at
-    any cycle someone else made meanwhile). Skipped when the application froze objects
-    itself (``gc.freeze()`` after fork, say), so that those stay frozen.
+    generation without traversing anything; a full collection still looks at them. Only
+    after more than PROMOTE_AFTER containers (a tree of ~1 MiB of small values; an ordinary
+    200-task tree makes ~5,000): the move also takes along whatever young cyclic garbage the
+    rest of the process had, which then waits for a full collection, so a server validating
+    ordinary trees keeps the collector's usual rhythm. Skipped when the application froze
+    objects itself (``gc.freeze()`` after fork, say), so that those stay frozen.
     """
-    if gc.get_freeze_count() == 0:
+    if gc.get_count()[0] > PROMOTE_AFTER and gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
