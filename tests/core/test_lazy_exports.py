@@ -110,3 +110,12 @@ def test_the_validate_command_loads_no_storage_engine_generator_or_model_layer(t
     heavy = ("sqlalchemy", "apflow.core.engine", "apflow.generator.api", "apflow.llm.factory")
     heavy += ("litellm", "mcp", "apflow.service.trees")
     assert not [m for m in loaded if m.startswith(heavy)]
+
+
+def test_a_submodule_read_as_an_attribute_is_imported_as_before():
+    loaded = fresh(
+        "import json, apflow.core; "
+        "print(json.dumps([apflow.core.engine.TaskManager.__name__, "
+        "apflow.core.models.__name__, hasattr(apflow.core, 'no_such_module')]))"
+    )
+    assert loaded == ["TaskManager", "apflow.core.models", False]

@@ -10,6 +10,7 @@ Each package keeps the same imports under ``TYPE_CHECKING`` for type checkers an
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -24,6 +25,10 @@ def lazy_exports(
     def __getattr__(name: str) -> Any:
         module = where.get(name)
         if module is None:
+            # A submodule read as an attribute (``apflow.core.engine`` after ``import
+            # apflow.core``) worked while the package imported it eagerly: import it now.
+            if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}"):
+                return importlib.import_module(f"{package}.{name}")
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
         setattr(sys.modules[package], name, value)  # next lookups skip __getattr__
