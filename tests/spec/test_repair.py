@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apflow.core.errors import ValidationFailed
-from apflow.spec import parse_tree, repair_tree, validate_tree
+from apflow.spec import TaskTreeSpec, parse_tree, repair_tree, validate_tree
 
 from .conftest import good_tree, task
 
@@ -71,6 +71,19 @@ def test_dependency_forms_duplicates_and_self_edges(registry):
     assert "task 'process': removed its dependency on itself" in fixes
     assert "task 'process': removed a repeated dependency on 'fetch'" in fixes
     assert any("wrote dependencies as" in f for f in fixes)
+
+
+def test_a_repeated_dependency_is_required_if_any_repeat_is_and_the_input_is_not_changed(
+    registry,
+):
+    tree = good_tree()
+    tree[2]["dependencies"] = [{"id": "fetch", "required": False}, "fetch"]
+    given = TaskTreeSpec.model_validate({"tasks": tree})
+    spec, fixes = repair_tree(given, registry=registry)
+    assert [d.model_dump() for d in spec.get("process").dependencies] == [
+        {"id": "fetch", "required": True}
+    ]
+    assert [d.required for d in given.get("process").dependencies] == [False, True]
 
 
 def test_unknown_fields_are_dropped_and_names_filled(registry):

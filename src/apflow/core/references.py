@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -43,14 +44,10 @@ class Reference(tuple):
     def __getnewargs__(self) -> tuple[str, str]:  # pickle and copy call __new__ with these
         return (self[0], self[1])
 
-    @property
-    def task_id(self) -> str:
-        return self[0]
-
-    @property
-    def tail(self) -> str:
-        """The path as written: ``""``, ``".field"``, ``".items[0].name"``, ..."""
-        return self[1]
+    #: the id of the task whose result is referenced (read at C speed: it is read a lot)
+    task_id = property(operator.itemgetter(0))
+    #: the path as written: ``""``, ``".field"``, ``".items[0].name"``, ...
+    tail = property(operator.itemgetter(1))
 
     @property
     def raw(self) -> str:

@@ -163,18 +163,22 @@ def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:
             if dep.id == task.id:
                 fixes.append(f"task {task.id!r}: removed its dependency on itself")
             elif dep.id in merged:
-                merged[dep.id].required = merged[dep.id].required or dep.required
+                if dep.required and not merged[dep.id].required:  # a copy: never edit the input
+                    merged[dep.id] = merged[dep.id].model_copy(update={"required": True})
                 fixes.append(f"task {task.id!r}: removed a repeated dependency on {dep.id!r}")
             else:
-                merged[dep.id] = dep.model_copy()
+                merged[dep.id] = dep  # copied only if it changes (most never do)
         if len(merged) != len(task.dependencies):
             task.dependencies = list(merged.values())
 
 
 def _rename_duplicates(spec: TaskTreeSpec, fixes: list[str], refs: _RefCache) -> None:
+    ids = {t.id for t in spec.tasks}
+    if len(ids) == len(spec.tasks):
+        return  # no duplicate: no need to collect every referenced id
     graph = SpecGraph(spec, refs)
     used = referenced_ids(spec, graph)
-    taken = taken_ids(spec, graph)
+    taken = ids | used  # what taken_ids gives
     seen: set[str] = set()
     for task in spec.tasks:
         if task.id not in seen:
