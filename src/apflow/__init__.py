@@ -6,6 +6,7 @@ Every public name loads on first use (PEP 562): ``import apflow`` is cheap, and
 
 from typing import TYPE_CHECKING
 
+from apflow.core import _EXPORTS as _CORE_EXPORTS
 from apflow.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
@@ -50,21 +51,8 @@ if TYPE_CHECKING:
     from apflow.spec import create_tree, render_tree, repair_tree, validate_tree
 
 _EXPORTS = {
-    "apflow.core.database": ["create_session"],
-    "apflow.core.engine": ["TaskManager"],
-    "apflow.core.executor": ["BaseTask", "ExecutableTask", "TaskContext", "completed", "failed"],
-    "apflow.core.hooks": ["get_hook_repository", "register_post_hook", "register_pre_hook"],
-    "apflow.core.models": ["TaskModel"],
-    "apflow.core.registry": [
-        "ExecutorRegistry",
-        "default_registry",
-        "executor_register",
-        "get_executor",
-        "list_executors",
-    ],
-    "apflow.core.repository": ["TaskRepository"],
-    "apflow.core.states": ["TERMINAL_STATES", "TaskStatus"],
-    "apflow.core.tree": ["TaskTreeNode"],
+    # the core's public names, except its database plumbing (get_engine stays in apflow.core)
+    **{module: [n for n in names if n != "get_engine"] for module, names in _CORE_EXPORTS.items()},
     "apflow.core.errors": [
         "ApflowError",
         "ConfigError",

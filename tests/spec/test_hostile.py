@@ -33,6 +33,15 @@ from .test_properties import FAST, REGISTRY
 AGG = "aggregate_results_executor"
 
 
+def value_of_text(text: str) -> tuple[bool, Any]:
+    """``(True, value)`` when JSON text parses to a value that is not read as text again."""
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
+    return not isinstance(parsed, str), parsed  # a str is read as JSON text again
+
+
 def deep(n: int, leaf: Any = 1) -> Any:
     value = leaf
     for k in range(n):
@@ -456,12 +465,9 @@ def test_the_fast_paths_report_exactly_what_the_full_walks_report(text):
     full walks, and the Python validator alone is the reference for inputs."""
     from apflow.spec.content import ContentChecker
 
-    try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
+    ok, parsed = value_of_text(text)
+    if not ok:
         return
-    if isinstance(parsed, str):
-        return  # a str is read as JSON text again
     fast = validate_tree(text, REGISTRY)
     assert _issue_keys(fast) == _issue_keys(validate_tree(parsed, REGISTRY))
     original = ContentChecker._valid_fast

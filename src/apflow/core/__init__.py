@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from apflow.core.states import TERMINAL_STATES, TaskStatus
     from apflow.core.tree import TaskTreeNode
 
+#: ``{module: [name, ...]}``; the top-level ``apflow`` package serves these too.
 _EXPORTS = {
     "apflow.core.database": ["create_session", "get_engine"],
     "apflow.core.engine": ["TaskManager"],
