@@ -109,3 +109,24 @@ async def test_a_cancel_that_comes_while_the_tree_is_starting_sticks(manager, re
     await job
     assert recorder.calls == []
     assert {t.status for t in await repo.get_tree(root.id)} == {"cancelled"}
+
+
+async def test_a_cancel_through_the_database_before_the_start_sticks(
+    manager, repo, recorder, db_url, registry
+):
+    """Another process cancels a stored tree before its starter began: the start keeps it
+    cancelled (a resume with run_tree would run it again, on purpose)."""
+    from apflow import TaskManager, TaskTreeNode, create_session
+
+    root = await repo.create_task(name="root", schemas={"method": "echo"})
+    leaf = await repo.create_task(name="leaf", schemas={"method": "echo"}, parent_id=root.id)
+    elsewhere = create_session(db_url)
+    try:
+        assert await TaskManager(elsewhere, registry=registry).cancel(root.id) == 2
+    finally:
+        await elsewhere.close()
+    node = TaskTreeNode(root)
+    node.add_child(TaskTreeNode(leaf))
+    await manager.distribute_task_tree(node)
+    assert recorder.calls == []
+    assert {t.status for t in await repo.get_tree(root.id)} == {"cancelled"}

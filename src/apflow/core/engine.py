@@ -27,7 +27,7 @@ from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled
 from apflow.core.runners import ExecutorRunner, runner_for
 from apflow.core.scheduler import StateListener, TreeScheduler
-from apflow.core.states import TERMINAL_STATES
+from apflow.core.states import TERMINAL_STATES, TaskStatus
 from apflow.core.task_runner import TaskRunner
 from apflow.core.tree import TaskTreeNode
 from apflow.core.utils.logger import get_logger
@@ -107,6 +107,10 @@ class TaskManager:
             raise TaskTreeError([f"task {tid} is not stored" for tid in missing])
         order = {n.task.id: i for i, n in enumerate(nodes)}
         tasks.sort(key=lambda t: order[t.id])
+        if tasks[0].status == TaskStatus.CANCELLED:
+            # Cancelled through the database (another process or manager) after it was
+            # stored and before it started: a start must not undo that, as a resume would.
+            self._cancel_at_start.add(root.task.id)
         await self._run(tasks, root.task.id)
 
     async def run_tree(self, root_id: str) -> TaskTreeNode:
