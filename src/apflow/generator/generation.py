@@ -242,9 +242,8 @@ def _deps_of(task: dict[str, Any]) -> list[str]:
 def _repeated(task: Any, kept: list[Any], first_of: dict[str, str]) -> str | None:
     if not isinstance(task, dict) or not isinstance(task.get("id"), str):
         return None
-    method = (
-        (task.get("schemas") or {}).get("method") if isinstance(task.get("schemas"), dict) else None
-    )
+    schemas = task.get("schemas")
+    method = schemas.get("method") if isinstance(schemas, dict) else None
     if not method or task.get("id") in first_of:
         return None
     deps = {first_of.get(d, d) for d in _deps_of(task)}

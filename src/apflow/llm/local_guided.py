@@ -38,6 +38,14 @@ JSON_OPTIONS = {
     "lenient": True,  # keywords llguidance does not know are ignored, not an error
 }
 
+#: A runaway answer repeats a block of at most RUNAWAY_PERIOD tokens until the output budget
+#: ends (greedy decoding of a small model: ``"filingorder":1000000...``, ``"03wQJ9QJ9QJ9..."``;
+#: 6 of 120 dev-suite answers). Once the last RUNAWAY_SPAN tokens are such a repetition, every
+#: token among them is banned until the grammar forces text again (the value ended), so the
+#: model has to close the number or string instead of spending the whole budget on it.
+RUNAWAY_PERIOD = 4
+RUNAWAY_SPAN = 24
+
 _lock = threading.Lock()
 _tokenizers: dict[int, Any] = {}
 _matchers: dict[tuple[int, str], Any] = {}
@@ -195,20 +203,34 @@ def _logits(llm: Any) -> np.ndarray:
     return np.ctypeslib.as_array(pointer, shape=(int(llm.n_vocab()),))
 
 
+def runaway(tokens: list[int]) -> bool:
+    """Whether ``tokens`` end in RUNAWAY_SPAN tokens that repeat a block of 1-4 tokens."""
+    if len(tokens) < RUNAWAY_SPAN:
+        return False
+    tail = tokens[-RUNAWAY_SPAN:]
+    return any(
+        all(tail[i] == tail[i - period] for i in range(period, RUNAWAY_SPAN))
+        for period in range(1, RUNAWAY_PERIOD + 1)
+    )
+
+
 def _pick(
     logits: np.ndarray,
     guide: Any,
     temperature: float,
     bias: dict[int, float] | None,
     rng: np.random.Generator,
+    banned: set[int] | frozenset[int] = frozenset(),
 ) -> int:
-    if bias:
+    if bias or banned:
         logits = logits.copy()
-        for token, value in bias.items():
+        for token, value in (bias or {}).items():
             logits[token] += value
+        # very unlikely rather than impossible: when the grammar allows nothing else, it wins
+        logits[list(banned)] = np.finfo(logits.dtype).min
     if temperature <= 0:
         best = int(np.argmax(logits))
-        if guide.validate_tokens([best]) == 1:
+        if best not in banned and guide.validate_tokens([best]) == 1:
             return best
     mask = np.frombuffer(guide.compute_bitmask(), dtype=np.uint8)
     allowed = np.unpackbits(mask, bitorder="little")[: len(logits)].astype(bool)
@@ -248,6 +270,7 @@ def decode(
     rng = np.random.default_rng(seed)
     out: list[int] = []
     forced = decoded = 0
+    banned: set[int] = set()
     finish = "length"
     started = time.perf_counter()
     while len(out) < max_tokens:
@@ -256,6 +279,7 @@ def decode(
             break
         run = guide.compute_ff_tokens()
         if run:
+            banned.clear()  # forced text: the runaway value (if any) has ended
             run = run[: max_tokens - len(out)]
             if not guide.consume_tokens(run):
                 raise LLMError(f"the grammar refused its own forced tokens: {guide.get_error()}")
@@ -263,7 +287,9 @@ def decode(
             out += run
             forced += len(run)
             continue
-        token = _pick(_logits(llm), guide, temperature, logit_bias, rng)
+        if runaway(out):
+            banned.update(out[-RUNAWAY_SPAN:])
+        token = _pick(_logits(llm), guide, temperature, logit_bias, rng, banned)
         if token == eos or _is_end(llm, token):
             finish = "stop"
             break
