@@ -15,12 +15,13 @@ def test_a_repeated_block_of_one_to_four_tokens_is_a_runaway():
     assert runaway([7, 8] + [0] * RUNAWAY_SPAN)  # "1000000..."
     assert runaway([5] + [1, 2, 3] * (RUNAWAY_SPAN // 3))  # "QJ9QJ9QJ9..."
     assert runaway([1, 2, 3, 4] * (RUNAWAY_SPAN // 4))
+    assert runaway(list(range(1, 10)) * 3)  # "123456789123..." once "0" was banned
 
 
 def test_ordinary_text_is_not_a_runaway():
     assert not runaway([0] * (RUNAWAY_SPAN - 1))  # too short to tell
     assert not runaway(list(range(100)))
-    assert not runaway([1, 2, 3, 4, 5] * RUNAWAY_SPAN)  # a longer period: a list of items
+    assert not runaway(list(range(13)) * RUNAWAY_SPAN)  # a longer period: a list of items
     assert not runaway([0] * RUNAWAY_SPAN + [1])  # the run was already left
 
 

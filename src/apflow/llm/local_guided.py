@@ -40,10 +40,11 @@ JSON_OPTIONS = {
 
 #: A runaway answer repeats a block of at most RUNAWAY_PERIOD tokens until the output budget
 #: ends (greedy decoding of a small model: ``"filingorder":1000000...``, ``"03wQJ9QJ9QJ9..."``;
-#: 6 of 120 dev-suite answers). Once the last RUNAWAY_SPAN tokens are such a repetition, every
-#: token among them is banned until the grammar forces text again (the value ended), so the
-#: model has to close the number or string instead of spending the whole budget on it.
-RUNAWAY_PERIOD = 4
+#: 6 of 120 dev-suite answers; with "0" banned, one went on ``123456789123456789...``).
+#: Once the last RUNAWAY_SPAN tokens are such a repetition, every token among them is banned
+#: until the grammar forces text again (the value ended), so the model has to close the
+#: number or string instead of spending the whole budget on it.
+RUNAWAY_PERIOD = 12
 RUNAWAY_SPAN = 24
 
 _lock = threading.Lock()
@@ -204,7 +205,7 @@ def _logits(llm: Any) -> np.ndarray:
 
 
 def runaway(tokens: list[int]) -> bool:
-    """Whether ``tokens`` end in RUNAWAY_SPAN tokens that repeat a block of 1-4 tokens."""
+    """Whether ``tokens`` end in RUNAWAY_SPAN tokens that repeat a block of 1-12 tokens."""
     if len(tokens) < RUNAWAY_SPAN:
         return False
     tail = tokens[-RUNAWAY_SPAN:]
