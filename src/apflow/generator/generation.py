@@ -21,6 +21,7 @@ from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks
 from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
+from apflow.generator.schemas import need_id
 from apflow.llm.base import Completion, LLMClient, Message
 from apflow.llm.json_answer import JSONParseError, parse_json
 from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, validate_tree
@@ -236,7 +237,7 @@ def _deps_of(task: dict[str, Any]) -> list[str]:
     deps = task.get("dependencies")
     if not isinstance(deps, list):
         return []
-    return [str(d.get("id")) if isinstance(d, dict) else str(d) for d in deps]
+    return [str(need_id(d)) for d in deps]
 
 
 def _repeated(task: Any, kept: list[Any], first_of: dict[str, str]) -> str | None:
@@ -269,7 +270,7 @@ def _redirected(task: Any, first_of: dict[str, str]) -> Any:
         seen: set[str] = set()
         moved = []
         for dep in deps:
-            dep_id = str(dep.get("id")) if isinstance(dep, dict) else str(dep)
+            dep_id = str(need_id(dep))
             target = first_of.get(dep_id, dep_id)
             if target in seen or target == task.get("id"):
                 continue

@@ -12,6 +12,7 @@ from apflow.generator.generation import Generation
 from apflow.generator.parsing import steps_from
 from apflow.generator.schemas import (
     MAX_TASKS,
+    need_id,
     planned_tree_schema,
     position_id,
     strict_plan_schema,
@@ -96,7 +97,7 @@ def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         needs: dict[str, Any] = {}  # id -> the need as the plan wrote it (optional kept)
         for need in raw if isinstance(raw, list) else [raw]:
             optional = isinstance(need, dict) and need.get("required") is False
-            target = renamed.get(str(need.get("id") if isinstance(need, dict) else need))
+            target = renamed.get(str(need_id(need)))
             if target in earlier and target not in needs:
                 needs[target] = {"id": target, "required": False} if optional else target
         out.append(

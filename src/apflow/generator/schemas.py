@@ -321,13 +321,14 @@ def planned_tree_schema(
         earlier = [position_id(j) for j in range(1, k)]
         entry = by_id.get(step.get("executor", ""))
         chosen = [entry] if entry is not None else list(by_id.values())
-        needs = [n for n in step.get("needs", []) if _need_id(n) in earlier]
+        needs = [n for n in step.get("needs", []) if need_id(n) in earlier]
         branches = [task_schema(k, e, earlier, needs) for e in chosen]
         positions.append(branches[0] if len(branches) == 1 else {"anyOf": branches})
     return _tasks_object("tasks", positions, len(positions))
 
 
-def _need_id(need: Any) -> Any:
+def need_id(need: Any) -> Any:
+    """The task id a need or dependency names: ``"t1"`` or ``{"id": "t1", ...}``."""
     return need.get("id") if isinstance(need, dict) else need
 
 
