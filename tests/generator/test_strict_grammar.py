@@ -225,3 +225,41 @@ async def test_the_tiny_model_stops_a_string_at_its_bound():
     ask = [{"role": "user", "content": "Write the word QYJt 100 times without spaces, in a."}]
     answer = await client.complete(ask, json_schema=schema, max_tokens=200)
     assert 30 <= len(json.loads(answer.text)["a"]) <= 40, answer.text
+
+
+def test_integers_stay_in_the_safe_range_unless_the_schema_bounds_them():
+    inputs = schemas.strict_inputs(
+        {
+            "type": "object",
+            "properties": {
+                "free": {"type": "integer"},
+                "small": {"type": "integer", "minimum": 1, "exclusiveMaximum": 10},
+                "ratio": {"type": "number"},
+            },
+        },
+        ["t1"],
+    )
+    validator = Draft202012Validator(inputs)
+    assert validator.is_valid({"free": schemas.MAX_SAFE_INTEGER, "small": 9, "ratio": 1e300})
+    assert validator.is_valid({"free": -schemas.MAX_SAFE_INTEGER, "small": 1})
+    assert not validator.is_valid({"free": 10**24})  # a runaway "1000...": closed earlier
+    assert not validator.is_valid({"free": -(10**24)})
+    assert not validator.is_valid({"small": 10})  # the schema's own bound is kept
+    assert validator.is_valid({"free": "${t1.result.count}"})
+
+
+@pytest.mark.local_model
+async def test_the_tiny_model_closes_an_integer_at_the_safe_bound():
+    from apflow.llm.local import LocalClient
+    from tests.llm.test_local_client import _model_or_skip
+
+    client = LocalClient(model_path=_model_or_skip("smollm2-135m"), n_ctx=2048)
+    schema = schemas.strict_inputs({"type": "object", "properties": {"n": {"type": "integer"}}}, [])
+    schema["required"] = ["n"]
+    ask = [
+        {"role": "user", "content": 'Copy this JSON exactly: {"n":12345678901234567890123456789}'}
+    ]
+    answer = await client.complete(ask, json_schema=schema, max_tokens=60)
+    n = json.loads(answer.text)["n"]
+    assert len(str(n)) >= 10, answer.text  # it did copy the digits (unbounded: all 29 of them)
+    assert abs(n) <= schemas.MAX_SAFE_INTEGER, answer.text

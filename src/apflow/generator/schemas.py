@@ -43,6 +43,11 @@ MAX_ARRAY_ITEMS = 10
 #: on NESTFUL) that runs to the output budget and leaves the JSON unfinished, and a re-ask
 #: with the same prompt loops again; cut here, the answer closes and stays a tree.
 MAX_STRING_CHARS = 600
+#: Integers in inputs stay within JSON's safe range (what a double holds exactly, so what
+#: JavaScript and most JSON readers keep intact) unless the schema bounds them itself.
+#: A looping model wrote ``"limit":1000000000000000000000000``; past this bound the grammar
+#: makes it close the number instead.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 _SEGMENT = r"(\.[A-Za-z0-9_\-]+|\[[0-9]+\])"
 _DROPPED = {"description", "default", "title", "examples", "$comment", "deprecated"}
@@ -172,6 +177,11 @@ def _typed(schema: dict[str, Any], kind: str, earlier: Sequence[str], depth: int
             value = schema.get(bound)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[bound] = value
+        if kind == "integer":
+            if "minimum" not in out and "exclusiveMinimum" not in out:
+                out["minimum"] = -MAX_SAFE_INTEGER
+            if "maximum" not in out and "exclusiveMaximum" not in out:
+                out["maximum"] = MAX_SAFE_INTEGER
         return out
     if kind in ("boolean", "null"):
         return {"type": kind}
