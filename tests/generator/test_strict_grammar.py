@@ -9,6 +9,7 @@ answer matches the schema and the validator finds none of those problems in it.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -263,3 +264,103 @@ async def test_the_tiny_model_closes_an_integer_at_the_safe_bound():
     n = json.loads(answer.text)["n"]
     assert len(str(n)) >= 10, answer.text  # it did copy the digits (unbounded: all 29 of them)
     assert abs(n) <= schemas.MAX_SAFE_INTEGER, answer.text
+
+
+OUTPUT = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "number"},
+        "location": {"type": "object", "properties": {"lat": {"type": "number"}}},
+        "items": {"type": "array", "items": {"type": "object", "properties": {"id": {}}}},
+        "raw": {"description": "any JSON"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("", True),
+        (".answer", True),
+        (".location", True),
+        (".location.lat", True),
+        (".items[0].id", True),
+        (".items[2]", True),
+        (".raw.anything[3].deeper", True),  # an open part of the schema takes any path
+        (".business_id", False),  # not declared: a run-time reference_error
+        (".answer.value", False),  # a number has no fields
+        (".location.long", False),
+        (".items.id", False),  # an array is indexed
+    ],
+)
+def test_reference_paths_follow_the_producers_output_schema(path, allowed):
+    pattern = "^" + schemas.result_paths(OUTPUT) + "$"
+    assert bool(re.fullmatch(pattern, path)) is allowed
+
+
+def test_reference_paths_are_free_without_a_closed_output_schema():
+    odd = ({"type": [{}]}, {"type": 3}, {"properties": []})
+    for output in (None, {}, {"description": "the transformed value"}, {"type": "object"}, *odd):
+        assert re.fullmatch(schemas.result_paths(output), ".any[0].path")
+    open_object = {"type": "object", "properties": {"a": {}}, "additionalProperties": {}}
+    assert re.fullmatch(schemas.result_paths(open_object), ".b")
+
+
+def test_the_structure_schema_lets_references_name_only_declared_fields():
+    entries = [
+        {"id": "lookup", "input_schema": {"type": "object"}, "output_schema": OUTPUT},
+        {
+            "id": "report",
+            "input_schema": {
+                "type": "object",
+                "properties": {"value": {"type": "number"}, "note": {"type": "string"}},
+            },
+        },
+    ]
+    steps = [
+        {"id": "t1", "does": "look up", "executor": "lookup", "needs": []},
+        {"id": "t2", "does": "report it", "executor": "report", "needs": ["t1"]},
+    ]
+    planned = Draft202012Validator(schemas.planned_tree_schema(entries, steps))
+
+    def tree(inputs):
+        return {
+            "tasks": [
+                task(1, "lookup", {}),
+                {**task(2, "report", inputs), "dependencies": ["t1"]},
+            ]
+        }
+
+    assert planned.is_valid(tree({"value": "${t1.result.answer}"}))
+    assert planned.is_valid(tree({"note": "lat ${t1.result.location.lat}, all ${t1.result}"}))
+    assert not planned.is_valid(tree({"value": "${t1.result.business_id}"}))
+    assert not planned.is_valid(tree({"note": "id ${t1.result.business_id}"}))
+
+
+@pytest.mark.local_model
+async def test_the_tiny_model_cannot_refer_to_a_field_the_producer_does_not_declare():
+    from apflow.llm.local import LocalClient
+    from tests.llm.test_local_client import _model_or_skip
+
+    client = LocalClient(model_path=_model_or_skip("smollm2-135m"), n_ctx=2048)
+    output = {"type": "object", "properties": {"answer": {"type": "number"}, "city": {}}}
+    text_input = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
+    entries = [
+        {"id": "lookup", "input_schema": text_input, "output_schema": output},
+        {"id": "report", "input_schema": text_input},
+    ]
+    steps = [
+        {"id": "t1", "does": "look up", "executor": "lookup", "needs": []},
+        {"id": "t2", "does": "report the business id", "executor": "report", "needs": ["t1"]},
+    ]
+    lure = (
+        '{"tasks":[{"id":"t1","schemas":{"method":"lookup"},"inputs":{"q":"pizza"}},'
+        '{"id":"t2","schemas":{"method":"report"},"inputs":{"q":"${t1.result.business_id}"},'
+        '"dependencies":["t1"]}]}'
+    )
+    ask = [{"role": "user", "content": f"Copy this JSON exactly: {lure}"}]
+    schema = schemas.planned_tree_schema(entries, steps)
+    answer = await client.complete(ask, json_schema=schema, max_tokens=200)
+    value = json.loads(answer.text)["tasks"][1]["inputs"]["q"]
+    assert value.startswith("${t1.result"), answer.text  # it did wire t1, as asked
+    assert "business_id" not in value, answer.text

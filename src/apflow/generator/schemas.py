@@ -13,6 +13,8 @@ input types are right, so the model makes only the choices that need judgement:
   branch fixes ``schemas.method`` and constrains ``inputs`` with that executor's registered
   input schema (required fields, types, enums, no unknown keys). Every value may also be a
   ``${id.result...}`` reference, because wiring is legitimate anywhere.
+- **Declared output fields.** Where the producing executor is known (the structure phase:
+  the plan fixes it), a reference may only follow the fields its output schema declares.
 
 The schemas use only what grammar compilers and providers' structured outputs support
 (``if``/``then`` rules are expanded into ``anyOf`` branches; other keywords they do not
@@ -23,7 +25,7 @@ validator stays the gate.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from apflow.spec.models import AGGREGATOR
@@ -50,6 +52,13 @@ MAX_STRING_CHARS = 600
 MAX_SAFE_INTEGER = 2**53 - 1
 
 _SEGMENT = r"(\.[A-Za-z0-9_\-]+|\[[0-9]+\])"
+_ANY_PATH = _SEGMENT + "*"
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_\-]+")
+#: How deep a reference path follows the producer's output schema; below, any path.
+MAX_OUTPUT_DEPTH = 4
+#: The earlier tasks a value may refer to: ids, or ids mapped to the pattern of the paths
+#: their results have (after ``.result``), when the producing executor is known.
+Earlier = Sequence[str] | Mapping[str, str]
 _DROPPED = {"description", "default", "title", "examples", "$comment", "deprecated"}
 _NUMBER_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
@@ -59,19 +68,55 @@ def position_id(k: int) -> str:
     return f"t{k}"
 
 
-def _reference(earlier: Sequence[str]) -> str:
-    names = "|".join(re.escape(i) for i in earlier)
-    return r"\$\{(" + names + r")\.result" + _SEGMENT + r"*\}"
+def result_paths(output_schema: Any, depth: int = 0) -> str:
+    """The pattern of the paths into a result shaped by ``output_schema`` (empty included).
+
+    Only the fields the executor declares: a reference to any other field is a run-time
+    ``reference_error`` (every tree of the recorded runs that was valid but did not run
+    failed that way: ``${t1.result.business_id}`` on a result without it). An executor
+    without an output schema, or an open part of one, takes any path.
+    """
+    if not isinstance(output_schema, dict) or depth >= MAX_OUTPUT_DEPTH:
+        return _ANY_PATH
+    kind = output_schema.get("type")
+    props = output_schema.get("properties")
+    if kind == "object" or (kind is None and isinstance(props, dict)):
+        props = props if isinstance(props, dict) else {}
+        fields = [k for k in props if isinstance(k, str) and _FIELD_NAME.fullmatch(k)]
+        if not fields or output_schema.get("additionalProperties") not in (None, False):
+            return _ANY_PATH
+        branches = [
+            r"\." + re.escape(k) + result_paths(props[k], depth + 1) for k in sorted(fields)
+        ]
+        return "(" + "|".join(branches) + ")?"
+    if kind == "array" and isinstance(output_schema.get("items"), dict):
+        return r"(\[[0-9]+\]" + result_paths(output_schema["items"], depth + 1) + ")?"
+    scalars = {"string", "number", "integer", "boolean", "null"}
+    kinds = kind if isinstance(kind, list) else [kind]
+    if kinds and all(isinstance(k, str) and k in scalars for k in kinds):
+        return ""
+    return _ANY_PATH
 
 
-def whole_reference(earlier: Sequence[str]) -> dict[str, Any] | None:
+def _reference(earlier: Earlier) -> str:
+    if not isinstance(earlier, Mapping):
+        names = "|".join(re.escape(i) for i in earlier)
+        return r"\$\{(" + names + r")\.result" + _ANY_PATH + r"\}"
+    by_paths: dict[str, list[str]] = {}
+    for task_id, paths in earlier.items():
+        by_paths.setdefault(paths, []).append(re.escape(task_id))
+    branches = ["(" + "|".join(ids) + r")\.result" + paths for paths, ids in by_paths.items()]
+    return r"\$\{(" + "|".join(branches) + r")\}"
+
+
+def whole_reference(earlier: Earlier) -> dict[str, Any] | None:
     """A string that is exactly one reference to an earlier task (None when there is none)."""
     if not earlier:
         return None
     return {"type": "string", "pattern": "^" + _reference(earlier) + "$"}
 
 
-def text_with_references(earlier: Sequence[str]) -> str:
+def text_with_references(earlier: Earlier) -> str:
     """Any text in which every ``${`` starts a reference to an earlier task."""
     plain = r"[^$]|\$+[^${]"
     if earlier:
@@ -79,7 +124,7 @@ def text_with_references(earlier: Sequence[str]) -> str:
     return "^(" + plain + r")*\$*$"
 
 
-def _or_reference(schema: dict[str, Any], earlier: Sequence[str]) -> dict[str, Any]:
+def _or_reference(schema: dict[str, Any], earlier: Earlier) -> dict[str, Any]:
     ref = whole_reference(earlier)
     if ref is None:
         return schema
@@ -111,7 +156,7 @@ def _discriminated(schema: dict[str, Any]) -> tuple[str, dict[Any, list[str]]] |
     return (key, required) if key else None
 
 
-def _object(schema: dict[str, Any], earlier: Sequence[str], depth: int) -> dict[str, Any]:
+def _object(schema: dict[str, Any], earlier: Earlier, depth: int) -> dict[str, Any]:
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     required = [r for r in schema.get("required", []) if isinstance(r, str)]
     split = _discriminated(schema)
@@ -144,7 +189,7 @@ def _object(schema: dict[str, Any], earlier: Sequence[str], depth: int) -> dict[
     return out
 
 
-def _typed(schema: dict[str, Any], kind: str, earlier: Sequence[str], depth: int) -> Any:
+def _typed(schema: dict[str, Any], kind: str, earlier: Earlier, depth: int) -> Any:
     if kind == "object":
         return _object(schema, earlier, depth)
     if kind == "array":
@@ -188,7 +233,7 @@ def _typed(schema: dict[str, Any], kind: str, earlier: Sequence[str], depth: int
     return {}
 
 
-def convert(schema: Any, earlier: Sequence[str], depth: int = 0) -> dict[str, Any]:
+def convert(schema: Any, earlier: Earlier, depth: int = 0) -> dict[str, Any]:
     """An executor's input (sub)schema as a decoding schema for a task after ``earlier``."""
     if not isinstance(schema, dict) or depth > MAX_SCHEMA_DEPTH:
         return {}
@@ -221,13 +266,13 @@ def convert(schema: Any, earlier: Sequence[str], depth: int = 0) -> dict[str, An
     return _or_reference(typed, earlier)
 
 
-def strict_inputs(input_schema: Any, earlier: Sequence[str]) -> dict[str, Any]:
+def strict_inputs(input_schema: Any, earlier: Earlier) -> dict[str, Any]:
     """The ``inputs`` object of a task after ``earlier``; always an object, never a reference."""
     schema = input_schema if isinstance(input_schema, dict) else {}
     return _object({**schema, "type": "object"}, earlier, 0)
 
 
-def _dependencies(earlier: Sequence[str]) -> dict[str, Any]:
+def _dependencies(earlier: Earlier) -> dict[str, Any]:
     ids = list(earlier)
     return {
         "type": "array",
@@ -250,7 +295,7 @@ def _dependencies(earlier: Sequence[str]) -> dict[str, Any]:
 def task_schema(
     k: int,
     entry: dict[str, Any],
-    earlier: Sequence[str],
+    earlier: Earlier,
     needs: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Task k written with executor ``entry`` (a registry description). With ``needs`` (from
@@ -322,13 +367,20 @@ def planned_tree_schema(
     entries: Sequence[dict[str, Any]], steps: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
     """The structure phase: one task per plan step, its id, executor and dependencies fixed
-    by the plan. What is left to write is each task's inputs and ``${...}`` wiring.
-    Steps whose executor is not on offer fall back to every offered executor.
+    by the plan. What is left to write is each task's inputs and ``${...}`` wiring, and
+    since every earlier step's executor is known, a reference may only name a field that
+    executor's output schema declares. Steps whose executor is not on offer fall back to
+    every offered executor (and references to them to any path).
     """
     by_id = {e["id"]: e for e in working_entries(entries)}
     positions = []
     for k, step in enumerate(steps, start=1):
-        earlier = [position_id(j) for j in range(1, k)]
+        earlier = {
+            position_id(j): result_paths(
+                (by_id.get(before.get("executor", "")) or {}).get("output_schema")
+            )
+            for j, before in enumerate(steps[: k - 1], start=1)
+        }
         entry = by_id.get(step.get("executor", ""))
         chosen = [entry] if entry is not None else list(by_id.values())
         needs = [n for n in step.get("needs", []) if need_id(n) in earlier]
