@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apflow.core.errors import ValidationFailed
-from apflow.spec import repair_tree, validate_tree
+from apflow.spec import TaskTreeSpec, repair_tree, validate_tree
 from apflow.spec.limits import bracket_depth, plain_json_text
 from apflow.spec.report import ISSUES_PER_TASK, cap_per_code
 
@@ -77,8 +77,58 @@ def test_plain_json_text_sees_depth_numbers_and_non_finite_values_only_outside_s
     assert not plain_json_text(json.dumps([[[[{"a": 1}]]]]), 3)
     assert plain_json_text(json.dumps([[[{"a": 1}]]]), 3)
     assert not plain_json_text("[" + "9" * 1001 + "]", 3)
-    assert plain_json_text("[" + "9" * 1000 + "]", 3)
+    assert plain_json_text("[" + "9" * 308 + ", 1e99]", 3)
     assert not plain_json_text("[NaN]", 3) and not plain_json_text("[-Infinity]", 3)
+
+
+AGG = {"id": "a", "schemas": {"method": "aggregate_results_executor"}}
+
+
+def with_input(raw_value: str) -> str:
+    """JSON text of a one-task tree whose input ``x`` is written exactly as ``raw_value``."""
+    return json.dumps([{**AGG, "inputs": {"x": 0}}]).replace('"x": 0', f'"x": {raw_value}')
+
+
+def test_text_and_objects_agree_on_numbers_that_overflow_to_infinity():
+    # json.loads reads these as inf, which storage refuses: validate must not pass them
+    for raw in ("1e400", "-1E999", "9" * 400 + ".0"):
+        text = with_input(raw)
+        assert validate_tree(text).codes() == ["not_json"], raw
+        assert validate_tree(json.loads(text)).codes() == ["not_json"], raw
+    assert validate_tree(with_input("1e300")).valid  # large, finite: fine
+
+
+def test_an_escaped_backslash_does_not_hide_a_lone_surrogate():
+    text = with_input(r'"\\ud800\udc00"')  # a backslash, "ud800", then a lone \udc00
+    assert json.loads(text)[0]["inputs"]["x"] == "\\ud800\udc00"
+    assert validate_tree(text).codes() == ["not_json"]
+    assert validate_tree(with_input(r'"C:\\\\ud800"')).valid  # two backslashes, no escape
+
+
+def test_keys_python_cannot_print_are_reported_not_raised():
+    huge = 10**5000  # repr() raises ValueError past 4,300 digits
+    assert validate_tree([{**AGG, huge: 1}]).codes() == ["not_json"]
+    issue = validate_tree([{**AGG, "inputs": {"k": {huge: 1}}}]).issues[0]
+    assert issue.code == "not_json" and "integer of" in issue.message
+
+    class Rude:
+        def __repr__(self):
+            raise RuntimeError("no")
+
+    assert validate_tree([{**AGG, "inputs": {"k": {Rude(): 1}}}]).codes() == ["not_json"]
+
+
+def test_the_first_bad_value_is_the_one_reported():
+    many = [{1, 2}] + [0] * 300_000  # large enough to pass the old walk's size budget
+    assert validate_tree([{**AGG, "inputs": {"x": many}}]).issues[0].path == "tasks[0].inputs.x[0]"
+    two = [{1}, float("nan")]
+    assert validate_tree([{**AGG, "inputs": {"x": two}}]).issues[0].path == "tasks[0].inputs.x[0]"
+
+
+def test_a_spec_changed_after_it_was_built_is_checked_again():
+    spec = TaskTreeSpec.model_validate({"tasks": [AGG]})
+    spec.tasks[0].priority = 99  # pydantic does not check assignments
+    assert "invalid_priority" in validate_tree(spec).codes()
 
 
 def test_validate_reports_a_long_number_in_inputs():

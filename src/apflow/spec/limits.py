@@ -16,6 +16,7 @@ import json
 import math
 import operator
 import re
+import reprlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +69,30 @@ STORAGE_LIMITS = Limits(
 )
 
 
+_SHORT_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 2, 60, 60
+_SHORT_REPR.maxlong = 40
+
+
 def safe_text(value: Any, limit: int = 80) -> str:
-    """``value`` as printable text: lone surrogates escaped, cut to ``limit`` characters."""
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
+    """``value`` as printable text: lone surrogates escaped, cut to ``limit`` characters.
+
+    Never raises and never builds a huge string first: a non-JSON key can be anything a
+    Python caller put there (an integer Python refuses to print, a tuple of millions, an
+    object whose ``__repr__`` raises)."""
+    if isinstance(value, str):
+        text = value[: limit + 1]
+    elif isinstance(value, int) and value.bit_length() > 1000:
+        text = f"<an integer of {value.bit_length()} bits>"
+    else:
+        try:
+            text = _SHORT_REPR.repr(value)
+        except Exception:
+            text = f"<a {type(value).__name__}>"
     if not text.isascii():
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
     return text
 
 
@@ -139,6 +157,8 @@ def _measure(value: Any, cap: int, budget: int) -> tuple[int, int, bool]:
             subs = item
         else:  # pragma: no cover - only containers are pushed
             continue
+        if size > budget:  # before walking a huge container's items
+            return deepest, size, False
         if subs and child > deepest:
             if depth and child > cap:  # depth 0 is the wrapper
                 return child, size, False
@@ -173,58 +193,46 @@ def _measure(value: Any, cap: int, budget: int) -> tuple[int, int, bool]:
 
 
 class _Walk:
-    """The slow walk that finds *where* the first non-JSON value is (with its path)."""
+    """The slow walk that finds *where* the first non-JSON value is (with its path).
 
-    __slots__ = ("depth", "size", "bad", "bad_path")
+    Runs only after :func:`_measure` found one, within its depth and size bounds, so it
+    needs none of its own; children are visited in order, so the first bad value is the
+    one reported."""
 
-    def __init__(self, value: Any, cap: int, budget: int, *, paths: bool = False) -> None:
-        self.depth = 0
-        self.size = 0
+    __slots__ = ("bad", "bad_path")
+
+    def __init__(self, value: Any, cap: int) -> None:
         self.bad: str | None = None
         self.bad_path: tuple = ()
         stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
-        size = 0
         while stack:
             item, depth, path = stack.pop()
-            if depth > self.depth:
-                self.depth = depth
-                if depth > cap:
-                    break
+            if depth > cap:
+                continue
             if isinstance(item, str):
-                size += len(item) + 2
                 if not item.isascii() and _surrogate(item):
                     self.bad, self.bad_path = _problem(item), path
-                    break
+                    return
             elif isinstance(item, dict):
-                size += 2
+                children = []
                 for key, sub in item.items():
                     if not isinstance(key, str):
                         self.bad = f"a key that is not a string ({safe_text(key, 40)})"
                         self.bad_path = path
-                        break
-                    size += len(key) + 4
+                        return
                     if not key.isascii() and _surrogate(key):
                         self.bad = "a key with a lone UTF-16 surrogate (\\ud800-\\udfff)"
                         self.bad_path = path
-                        break
-                    stack.append((sub, depth + 1, (*path, key) if paths else path))
-                if self.bad:
-                    break
+                        return
+                    children.append((sub, depth + 1, (*path, key)))
+                stack.extend(reversed(children))
             elif isinstance(item, (list, tuple)):
-                size += 2 + len(item)
-                if paths:
-                    stack.extend((sub, depth + 1, (*path, j)) for j, sub in enumerate(item))
-                else:
-                    stack.extend((sub, depth + 1, path) for sub in item)
+                stack.extend((item[j], depth + 1, (*path, j)) for j in reversed(range(len(item))))
             else:
-                size += 6
                 problem = _problem(item)
                 if problem:
                     self.bad, self.bad_path = problem, path
-                    break
-            if size > budget:
-                break
-        self.size = size
+                    return
 
 
 def _too_long(i: int, task_id: str | None, where: tuple, what: str, n: int, limit: int) -> Issue:
@@ -279,6 +287,8 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 #: bytes.translate arguments: every digit as "0" (a long number is then a long run of "0")
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * (MAX_NUMBER_DIGITS + 1)
+#: Numbers json.loads may turn into inf (1e400, 309 digits before the point): then walk.
+_HUGE_FLOAT = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{309}")
 #: ... and only the brackets, as "(" and ")"
 _BRACKETS_ONLY = bytes.maketrans(b"[]{}", b"()()")
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
@@ -305,7 +315,8 @@ def plain_json_text(text: str, cap: int) -> bool:
             text.encode("utf-8")
         except UnicodeEncodeError:  # a raw lone surrogate in a Python str
             return False
-    if "\\u" in text and _LONE_SURROGATE.search(text):
+    # An escaped backslash can make "\\ud800" look like half of a pair: then walk.
+    if "\\u" in text and ("\\\\" in text or _LONE_SURROGATE.search(text)):
         return False
     if "\\" in text:
         skeleton = _JSON_STRING.sub('""', text)
@@ -315,7 +326,7 @@ def plain_json_text(text: str, cap: int) -> bool:
         return False
     # Outside strings JSON text is ASCII (anything else is only deleted below).
     data = skeleton.encode("utf-8", "replace")
-    if _LONG_NUMBER in data.translate(_DIGITS_AS_ZERO):
+    if _LONG_NUMBER in data.translate(_DIGITS_AS_ZERO) or _HUGE_FLOAT.search(data):
         return False
     return bracket_depth(data.translate(_BRACKETS_ONLY, _NOT_BRACKETS)) <= cap + 1
 
@@ -417,7 +428,7 @@ def scan(
             if budget >= 0:
                 issues += _lengths(i, task_id, task, limits)
         if budget < 0:
-            return [document_too_large(-limits.max_document_bytes - 1, limits)]
+            return [document_too_large(-limits.max_document_bytes, limits)]
     return issues
 
 
@@ -463,7 +474,7 @@ def _field(
         ], size
     if not bad:
         return [], size
-    located = _Walk(value, cap, budget, paths=True)
+    located = _Walk(value, cap)
     parts = [safe_text(p, 40) if isinstance(p, str) else p for p in located.bad_path]
     path = path_of("tasks", i, *where, *parts)
     return [

@@ -300,7 +300,9 @@ def _aggregator_root(
     spec: TaskTreeSpec, graph: SpecGraph, root_id: str, taken: Taken
 ) -> list[Issue]:
     root = spec.tasks[graph.index[root_id]]
-    top = [t.id for t in spec.tasks if t.parent_id == root_id and t.id != root_id]
+    top = list(
+        dict.fromkeys(t.id for t in spec.tasks if t.parent_id == root_id and t.id != root_id)
+    )
     executors = {t.executor for t in spec.tasks}
     where = graph.index[root_id]
     if root.executor != AGGREGATOR:

@@ -59,9 +59,16 @@ def _validate(
     if size > limits.max_document_bytes:
         return ValidationReport([document_too_large(size, limits)])
     if isinstance(tree, TaskTreeSpec):
-        problems = scan(raw_tasks(tree), limits)
+        raw = raw_tasks(tree)
+        problems = scan(raw, limits)
         if problems:
             return ValidationReport(problems)
+        try:
+            # pydantic does not check assignments (nor model_construct): a spec changed
+            # after it was built is checked again, like the list it now holds
+            TaskTreeSpec.model_validate({"tasks": raw})
+        except ValidationError:
+            return _validate(raw, registry, policy, limits)
         spec = tree
     else:
         raw, problems = load_raw(tree)
