@@ -7,6 +7,7 @@ import itertools
 import json
 import weakref
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,6 +130,9 @@ def test_a_spec_changed_after_it_was_built_is_checked_again():
     spec = TaskTreeSpec.model_validate({"tasks": [AGG]})
     spec.tasks[0].priority = 99  # pydantic does not check assignments
     assert "invalid_priority" in validate_tree(spec).codes()
+    with pytest.raises(ValidationFailed) as refused:  # not pydantic's error from inside
+        repair_tree(spec)
+    assert refused.value.report.codes() == ["invalid_priority"]
 
 
 def test_validate_reports_a_long_number_in_inputs():

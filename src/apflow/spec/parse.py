@@ -13,7 +13,16 @@ from pydantic import ValidationError
 
 from apflow.core.errors import ValidationFailed
 from apflow.core.task_fields import MAX_PRIORITY, MIN_PRIORITY
-from apflow.spec.limits import raw_tasks, safe_text
+from apflow.spec.graph import MAX_SCAN_DEPTH
+from apflow.spec.limits import (
+    Limits,
+    document_too_large,
+    plain_json_text,
+    raw_tasks,
+    safe_text,
+    scan,
+    text_size,
+)
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.report import Issue, ValidationReport, path_of
 
@@ -191,3 +200,23 @@ def parse_tree(obj: Any) -> TaskTreeSpec:
     if spec is None:
         raise ValidationFailed(ValidationReport(issues))
     return spec
+
+
+def load_within_limits(tree: Any, limits: Limits) -> tuple[list[Any] | None, list[Issue]]:
+    """The tasks of ``tree`` (JSON text, a list or ``{"tasks": [...]}``) as plain values,
+    or None with the issues that stop everything else: size, unreadable JSON, no task
+    list, a limit. One pipeline for ``validate_tree`` and ``repair_tree``; JSON text gets
+    the C-speed scans of :func:`plain_json_text` instead of the per-value walk."""
+    size = text_size(tree, limits.max_document_bytes)
+    if size > limits.max_document_bytes:
+        return None, [document_too_large(size, limits)]
+    raw, problems = load_raw(tree)
+    tasks, more = task_list(raw) if not problems else (None, [])
+    if tasks is None:
+        return None, problems + more
+    tasks = raw_tasks(tasks)
+    plain = isinstance(tree, str) and plain_json_text(
+        tree, min(limits.max_input_depth, MAX_SCAN_DEPTH)
+    )
+    problems = scan(tasks, limits, text_checked=size > 0, plain=plain)
+    return (None, problems) if problems else (tasks, [])

@@ -14,18 +14,14 @@ from pydantic import ValidationError
 from apflow.core import references
 from apflow.core.errors import ValidationFailed
 from apflow.core.registry import ExecutorRegistry, default_registry
-from apflow.spec.graph import MAX_SCAN_DEPTH, Refs, SpecGraph, referenced_ids, task_refs
+from apflow.spec.graph import Refs, SpecGraph, referenced_ids, task_refs
 from apflow.spec.limits import (
     Limits,
-    document_too_large,
     paused_gc,
-    plain_json_text,
     raw_tasks,
-    scan,
-    text_size,
 )
 from apflow.spec.models import AGGREGATOR, TASK_FIELDS, DependencySpec, TaskSpec, TaskTreeSpec
-from apflow.spec.parse import load_raw, shape_issues, task_list
+from apflow.spec.parse import load_within_limits, shape_issues
 from apflow.spec.report import ValidationReport
 from apflow.spec.snap import snap_executor
 from apflow.spec.structure import free_id, new_root_id, taken_ids
@@ -54,12 +50,8 @@ def _repair(
 ) -> tuple[TaskTreeSpec, list[str]]:
     registry = registry if registry is not None else default_registry
     fixes: list[str] = []
-    if isinstance(tree, TaskTreeSpec):
-        plain = raw_tasks(tree)
-        _refuse_beyond_limits(plain)
-        spec = TaskTreeSpec.model_validate({"tasks": _json_copy(plain)})
-    else:
-        spec = _parse_raw(tree, fixes)
+    # a spec is repaired as the list it holds: it may have been changed after it was built
+    spec = _parse_raw(raw_tasks(tree) if isinstance(tree, TaskTreeSpec) else tree, fixes)
     if report is not None and report.valid and not fixes:
         return spec, fixes
     refs = _RefCache()
@@ -83,22 +75,12 @@ def _repair(
 
 
 def _parse_raw(tree: Any, fixes: list[str]) -> TaskTreeSpec:
-    limits = Limits()
-    size = text_size(tree, limits.max_document_bytes)
-    if size > limits.max_document_bytes:
-        raise ValidationFailed(ValidationReport([document_too_large(size, limits)]))
-    raw, issues = load_raw(tree)
-    tasks, more = task_list(raw) if not issues else (None, [])
+    tasks, issues = load_within_limits(tree, Limits())
     if tasks is None:
-        raise ValidationFailed(ValidationReport(issues + more))
-    # JSON text: the same C-speed scans as validate_tree instead of walking every value, and
-    # the parsed tasks are this call's own, so they need no copy before they are changed.
-    is_text = isinstance(tree, (str, bytes, bytearray))
-    plain = isinstance(tree, str) and plain_json_text(
-        tree, min(limits.max_input_depth, MAX_SCAN_DEPTH)
-    )
-    _refuse_beyond_limits(tasks, text_checked=size > 0, plain=plain)
-    tasks = raw_tasks(tasks) if is_text else _json_copy(raw_tasks(tasks))
+        raise ValidationFailed(ValidationReport(issues))
+    # parsed JSON text is this call's own, so it needs no copy before it is changed
+    if not isinstance(tree, (str, bytes, bytearray)):
+        tasks = _json_copy(tasks)
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
@@ -145,15 +127,6 @@ class _RefCache:
             hit = (task, task_refs(task))
             self._by_task[id(task)] = hit
         return hit[1]
-
-
-def _refuse_beyond_limits(
-    tasks: list[Any], *, text_checked: bool = False, plain: bool = False
-) -> None:
-    """Copying and walking use recursion and time; refuse what is beyond the limits."""
-    issues = scan(tasks, Limits(), text_checked=text_checked, plain=plain)
-    if issues:
-        raise ValidationFailed(ValidationReport(issues))
 
 
 def _clean_dependencies(tasks: list[TaskSpec], fixes: list[str]) -> None:

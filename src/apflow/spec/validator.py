@@ -13,18 +13,15 @@ from pydantic import ValidationError
 
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.spec.content import ContentChecker, reference_issues
-from apflow.spec.graph import MAX_SCAN_DEPTH, SpecGraph
+from apflow.spec.graph import SpecGraph
 from apflow.spec.limits import (
     STORAGE_LIMITS,
-    document_too_large,
     paused_gc,
-    plain_json_text,
     raw_tasks,
     scan,
-    text_size,
 )
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
-from apflow.spec.parse import load_raw, shape_issues, task_list
+from apflow.spec.parse import load_within_limits, shape_issues
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
 from apflow.spec.report import STRUCTURAL_CODES, Issue, ValidationReport
 from apflow.spec.structure import check_structure
@@ -55,9 +52,6 @@ def _validate(
     registry = registry if registry is not None else default_registry
     policy = policy if policy is not None else default_policy()
     limits = limits or Limits()
-    size = text_size(tree, limits.max_document_bytes)
-    if size > limits.max_document_bytes:
-        return ValidationReport([document_too_large(size, limits)])
     if isinstance(tree, TaskTreeSpec):
         raw = raw_tasks(tree)
         problems = scan(raw, limits)
@@ -71,16 +65,8 @@ def _validate(
             return _validate(raw, registry, policy, limits)
         spec = tree
     else:
-        raw, problems = load_raw(tree)
-        tasks, more = task_list(raw) if not problems else (None, [])
+        tasks, problems = load_within_limits(tree, limits)
         if tasks is None:
-            return ValidationReport(problems + more)
-        tasks = raw_tasks(tasks)
-        plain = isinstance(tree, str) and plain_json_text(
-            tree, min(limits.max_input_depth, MAX_SCAN_DEPTH)
-        )
-        problems = scan(tasks, limits, text_checked=size > 0, plain=plain)
-        if problems:
             return ValidationReport(problems)
         try:
             spec = TaskTreeSpec.model_validate({"tasks": tasks})
