@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apflow.core.errors import ValidationFailed
-from apflow.spec import TaskTreeSpec, repair_tree, validate_tree
+from apflow.spec import Limits, TaskTreeSpec, repair_tree, validate_tree
 from apflow.spec.limits import bracket_depth, plain_json_text
 from apflow.spec.report import ISSUES_PER_TASK, cap_per_code
 
@@ -230,3 +230,14 @@ def tree_with(n: int) -> list:
         }
         for t in ids
     ]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_name_length": 1000}, {"max_id_length": 101}, {"max_tasks": -1}, {"max_tasks": 1.5}],
+)
+def test_limits_refuse_what_would_not_take_effect(kwargs):
+    # ids and names beyond the task model's bounds would be refused anyway, as invalid_shape
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        Limits(**kwargs)
+    assert Limits(max_name_length=10).max_name_length == 10

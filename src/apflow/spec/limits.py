@@ -21,8 +21,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from apflow.core.task_fields import MAX_NAME
 from apflow.spec.graph import MAX_SCAN_DEPTH
-from apflow.spec.models import TaskSpec, TaskTreeSpec
+from apflow.spec.models import MAX_SPEC_ID, TaskSpec, TaskTreeSpec
 from apflow.spec.report import Issue, path_of
 
 #: Integers longer than this many digits are refused (Python cannot even print 4,300).
@@ -48,13 +49,25 @@ class Limits:
     #: dependencies of one task
     max_dependencies: int = 200
     #: characters of a task id, parent_id, dependency id or executor id (schemas.method)
-    max_id_length: int = 100
+    max_id_length: int = MAX_SPEC_ID
     #: characters of a task name
-    max_name_length: int = 255
+    max_name_length: int = MAX_NAME
     #: bytes of one task's inputs as JSON
     max_input_bytes: int = 65536
     #: nesting of inputs, params, schemas and every other field of a task
     max_input_depth: int = 32
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"Limits.{name} must be an integer >= 0, got {value!r}")
+        # the task model (and the name column) hold no more, whatever a limit says
+        for name, most in (("max_id_length", MAX_SPEC_ID), ("max_name_length", MAX_NAME)):
+            if getattr(self, name) > most:
+                raise ValueError(
+                    f"Limits.{name} can be at most {most} (the longest a tree keeps), "
+                    f"got {getattr(self, name)}"
+                )
 
 
 #: What storage and the engine need whatever the caller allows (``create_tree`` checks these).
@@ -62,8 +75,8 @@ STORAGE_LIMITS = Limits(
     max_document_bytes=1 << 62,
     max_tasks=1 << 62,
     max_dependencies=1 << 62,
-    max_id_length=1 << 62,
-    max_name_length=255,
+    max_id_length=MAX_SPEC_ID,
+    max_name_length=MAX_NAME,
     max_input_bytes=1 << 62,
     max_input_depth=MAX_SCAN_DEPTH,
 )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from apflow.core.task_fields import (
     DEFAULT_PRIORITY,
+    MAX_NAME,
     MAX_PRIORITY,
     MIN_PRIORITY,
     expand_bare_ids,
@@ -19,6 +20,8 @@ from apflow.core.task_fields import (
 
 #: Ids must be usable inside ``${id.result...}`` references.
 ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
+#: Longest id in a tree (kept in the stored task's params, not in the 64-character id column).
+MAX_SPEC_ID = 100
 AGGREGATOR = "aggregate_results_executor"
 TASK_FIELDS = ("id", "name", "parent_id", "dependencies", "schemas", "inputs", "priority", "params")
 
@@ -58,12 +61,12 @@ class TaskSpec(BaseModel):
 
     id: str = Field(
         min_length=1,
-        max_length=100,
+        max_length=MAX_SPEC_ID,
         pattern=ID_PATTERN,
         description="unique within the tree; letters, digits, '_' and '-'",
     )
     name: str | None = Field(
-        None, max_length=255, description="human label; defaults to the executor id"
+        None, max_length=MAX_NAME, description="human label; defaults to the executor id"
     )
     parent_id: str | None = Field(None, description="id of the parent task; null for the root")
     dependencies: list[DependencySpec] = Field(
