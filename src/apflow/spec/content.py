@@ -22,7 +22,7 @@ from apflow.core.errors import ExecutorNotFound
 from apflow.core.registry import ExecutorRegistry
 from apflow.spec.graph import SpecGraph
 from apflow.spec.models import AGGREGATOR, TaskSpec, TaskTreeSpec
-from apflow.spec.policy import ExecutorPolicy, Limits
+from apflow.spec.policy import ExecutorPolicy
 from apflow.spec.report import ISSUES_PER_TASK, Issue, cap_per_code, path_of
 from apflow.spec.snap import snap_executor
 
@@ -82,12 +82,10 @@ class ContentChecker:
         self,
         registry: ExecutorRegistry,
         policy: ExecutorPolicy,
-        limits: Limits,
     ) -> None:
         """Depth and size of inputs are :func:`apflow.spec.limits.scan`'s job (run first)."""
         self.registry = registry
         self.policy = policy
-        self.limits = limits
         self._validators: dict[str, Draft202012Validator | None] = {}
         self._fast: dict[str, Any] = {}
 

@@ -14,7 +14,7 @@ from apflow.core import references
 from apflow.core.graphs import strongly_connected
 from apflow.spec.models import TaskSpec, TaskTreeSpec
 
-#: Deeper JSON is not walked by recursive helpers (json, jsonschema, references).
+#: Deeper JSON is not walked by helpers that recurse (json, jsonschema).
 MAX_SCAN_DEPTH = 200
 
 
@@ -59,10 +59,6 @@ class SpecGraph:
             else:
                 self._refs[i] = task_refs(self.tasks[i])
         return self._refs[i]
-
-    def task(self, task_id: str) -> TaskSpec | None:
-        i = self.index.get(task_id)
-        return None if i is None else self.tasks[i]
 
     def depends_on(self, source: str, target: str) -> bool:
         """True when ``source`` (transitively) depends on ``target``."""

@@ -31,7 +31,7 @@ MAX_NUMBER_DIGITS = 1000
 _MAX_INT = 10**MAX_NUMBER_DIGITS
 #: Beyond this many times max_tasks, the tasks are not even looked at.
 HOPELESS_FACTOR = 10
-#: Fields checked against ``max_id_length`` / ``max_name_length``.
+#: Fields checked against ``max_id_length`` (the name has ``max_name_length``).
 _ID_FIELDS = ("id", "parent_id")
 
 
@@ -514,7 +514,7 @@ def _lengths(i: int, task_id: str | None, task: dict[str, Any], limits: Limits) 
                     i,
                     task_id,
                     (key,),
-                    "id" if key == "id" else key,
+                    key,
                     len(value),
                     limits.max_id_length,
                 )

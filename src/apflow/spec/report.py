@@ -15,7 +15,8 @@ T = TypeVar("T")
 
 
 class IssueCode(StrEnum):
-    """Every code the validator emits, in the order checks run; compares equal to its string."""
+    """Every code the validator emits (roughly: limits, shape, structure, content); compares
+    equal to its string."""
 
     INVALID_JSON = "invalid_json"
     DOCUMENT_TOO_LARGE = "document_too_large"

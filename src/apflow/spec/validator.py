@@ -102,7 +102,7 @@ def _validate(
     no_refs = isinstance(tree, str) and "${" not in tree and not _ESCAPED_REF_CHAR.search(tree)
     graph = SpecGraph(spec, _no_references if no_refs else None)
     issues = check_structure(spec, graph)
-    issues += ContentChecker(registry, policy, limits).check(spec, graph)
+    issues += ContentChecker(registry, policy).check(spec, graph)
     return ValidationReport(issues, spec)
 
 
