@@ -241,3 +241,41 @@ def test_limits_refuse_what_would_not_take_effect(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         Limits(**kwargs)
     assert Limits(max_name_length=10).max_name_length == 10
+
+
+def test_overlapping_pauses_in_threads_restore_the_collector_once_all_are_done():
+    import threading
+
+    from apflow.spec.limits import paused_gc
+
+    assert gc.isenabled()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with paused_gc():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with paused_gc():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first left"] = gc.isenabled()
+        seen["after both"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"after the first left": False, "after both": True}
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a collector the application turned off stays off
+    finally:
+        gc.enable()
