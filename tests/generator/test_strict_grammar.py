@@ -306,6 +306,14 @@ def test_reference_paths_are_free_without_a_closed_output_schema():
     assert re.fullmatch(schemas.result_paths(open_object), ".b")
 
 
+def test_fields_a_reference_cannot_spell_leave_only_the_whole_result():
+    spaced = {"type": "object", "properties": {"Exchange Rate": {}, "From Code": {}}}
+    assert schemas.result_paths(spaced) == ""  # ${t1.result} only, not ${t1.result.rate}
+    mixed = {"type": "object", "properties": {"Exchange Rate": {}, "rate": {}}}
+    assert re.fullmatch(schemas.result_paths(mixed), ".rate")
+    assert not re.fullmatch(schemas.result_paths(mixed), ".exchange_rate")
+
+
 def test_the_structure_schema_lets_references_name_only_declared_fields():
     entries = [
         {"id": "lookup", "input_schema": {"type": "object"}, "output_schema": OUTPUT},

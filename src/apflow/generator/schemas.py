@@ -82,9 +82,13 @@ def result_paths(output_schema: Any, depth: int = 0) -> str:
     props = output_schema.get("properties")
     if kind == "object" or (kind is None and isinstance(props, dict)):
         props = props if isinstance(props, dict) else {}
-        fields = [k for k in props if isinstance(k, str) and _FIELD_NAME.fullmatch(k)]
-        if not fields or output_schema.get("additionalProperties") not in (None, False):
+        if not props or output_schema.get("additionalProperties") not in (None, False):
             return _ANY_PATH
+        # a field a reference cannot spell ("Exchange Rate") is reached through the whole
+        # result; with no field it can spell, the whole result is all it may name
+        fields = [k for k in props if isinstance(k, str) and _FIELD_NAME.fullmatch(k)]
+        if not fields:
+            return ""
         branches = [
             r"\." + re.escape(k) + result_paths(props[k], depth + 1) for k in sorted(fields)
         ]
