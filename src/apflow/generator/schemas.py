@@ -56,6 +56,7 @@ _ANY_PATH = _SEGMENT + "*"
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 #: How deep a reference path follows the producer's output schema; below, any path.
 MAX_OUTPUT_DEPTH = 4
+_SCALARS = frozenset({"string", "number", "integer", "boolean", "null"})
 #: The earlier tasks a value may refer to: ids, or ids mapped to the pattern of the paths
 #: their results have (after ``.result``), when the producing executor is known.
 Earlier = Sequence[str] | Mapping[str, str]
@@ -95,19 +96,16 @@ def result_paths(output_schema: Any, depth: int = 0) -> str:
         return "(" + "|".join(branches) + ")?"
     if kind == "array" and isinstance(output_schema.get("items"), dict):
         return r"(\[[0-9]+\]" + result_paths(output_schema["items"], depth + 1) + ")?"
-    scalars = {"string", "number", "integer", "boolean", "null"}
     kinds = kind if isinstance(kind, list) else [kind]
-    if kinds and all(isinstance(k, str) and k in scalars for k in kinds):
+    if kinds and all(isinstance(k, str) and k in _SCALARS for k in kinds):
         return ""
     return _ANY_PATH
 
 
 def _reference(earlier: Earlier) -> str:
-    if not isinstance(earlier, Mapping):
-        names = "|".join(re.escape(i) for i in earlier)
-        return r"\$\{(" + names + r")\.result" + _ANY_PATH + r"\}"
+    paths_of = earlier if isinstance(earlier, Mapping) else dict.fromkeys(earlier, _ANY_PATH)
     by_paths: dict[str, list[str]] = {}
-    for task_id, paths in earlier.items():
+    for task_id, paths in paths_of.items():
         by_paths.setdefault(paths, []).append(re.escape(task_id))
     branches = ["(" + "|".join(ids) + r")\.result" + paths for paths, ids in by_paths.items()]
     return r"\$\{(" + "|".join(branches) + r")\}"
