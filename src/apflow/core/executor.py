@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator
@@ -18,6 +19,7 @@ from apflow.core.results import completed, failed
 __all__ = [
     "BaseTask",
     "DependencyOutcome",
+    "Effect",
     "ExecutableTask",
     "TaskContext",
     "completed",
@@ -31,6 +33,19 @@ def snake_case(name: str) -> str:
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return name.replace("-", "_").lower()
+
+
+class Effect(StrEnum):
+    """What one call of an executor does to the world outside the tree.
+
+    Why it matters: two reads may run in any order, but a step that the request puts after
+    a write (or a write put after a step) must wait for it, even when no data flows
+    between them ("create the user, then GET it to check"). The generator keeps that
+    order; the validator warns when a read races a write on the same resource.
+    """
+
+    READ = "read"
+    WRITE = "write"
 
 
 @dataclass
@@ -80,8 +95,23 @@ class BaseTask:
     #: runs once every dependency has finished, also when a required one failed, and sees
     #: each one's status in ``context.dependencies``.
     collects_outcomes: ClassVar[bool] = False
+    #: ``"read"`` when a call only reads, ``"write"`` when it has side effects, ``None`` when
+    #: the executor does not say (the generator then imposes no order for it). Override
+    #: :meth:`effect` when it depends on the inputs, and say how in ``effects_note``.
+    effects: ClassVar[str | None] = None
+    #: One line for people (``apflow executors show``) when :meth:`effect` looks at inputs.
+    effects_note: ClassVar[str] = ""
 
     context: TaskContext | None = None
+
+    def effect(self, inputs: dict[str, Any]) -> Effect | None:
+        """What a call with ``inputs`` does: read, write, or None when undeclared.
+
+        ``inputs`` are the task's inputs as written (references unresolved): an executor
+        whose effect depends on an input that holds a ``${...}`` reference should answer
+        WRITE, since the value is not known before the run.
+        """
+        return Effect(self.effects) if self.effects else None
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__}.execute is not implemented")

@@ -72,6 +72,14 @@ class ExecutorRegistry:
                 f"executor {executor_id!r}: offer_when is not a regular expression: {exc}",
                 hint="set offer_when to a Python regex such as r'\\b(merge|pick)\\b', or ''",
             ) from None
+        effects = getattr(cls, "effects", None)
+        if effects is not None and effects not in ("read", "write"):
+            raise ExecutorRegistrationError(
+                f"executor {executor_id!r}: effects must be 'read', 'write' or None, "
+                f"got {effects!r}",
+                hint="set effects = 'read' when a call only reads, 'write' when it changes "
+                "anything outside the tree; override effect(inputs) when it depends on inputs",
+            )
         with self._lock:
             existing = self._classes.get(executor_id)
             if existing is not None and existing is not cls and not override:
@@ -162,6 +170,8 @@ class ExecutorRegistry:
             "input_schema": instance.get_input_schema(),
             "output_schema": instance.get_output_schema(),
             "offer_when": getattr(cls, "offer_when", "") or "",
+            "effects": getattr(cls, "effects", None),
+            "effects_note": getattr(cls, "effects_note", "") or "",
         }
 
     def list(self) -> list[dict[str, Any]]:

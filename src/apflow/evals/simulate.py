@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from apflow.core.executor import BaseTask, completed, failed
+from apflow.core.executor import BaseTask, Effect, completed, failed
 from apflow.core.registry import ExecutorRegistry
 from apflow.executors.aggregate import AggregateResultsExecutor
 
@@ -80,6 +80,24 @@ def _input_problem(
     return None
 
 
+def _effect_of(tool: dict[str, Any]) -> Any:
+    """The tool's declared effect, or the real executor's for a tool named like a built-in
+    (the builtin and user-dev suites describe apflow's own executors, whose effect depends
+    on the inputs: a GET reads, a POST writes)."""
+    declared = tool.get("effects")
+
+    def effect(self: BaseTask, inputs: dict[str, Any]) -> Effect | None:
+        if declared in ("read", "write"):
+            return Effect(declared)
+        from apflow.core.registry import default_registry
+
+        if tool["name"] in default_registry and tool["name"] != AGGREGATOR:
+            return default_registry.get(tool["name"]).effect(inputs)
+        return None
+
+    return effect
+
+
 def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
     """An executor class for one dataset tool entry (``name``, ``description``, schemas)."""
     input_schema = tool.get("input_schema") or {"type": "object"}
@@ -103,6 +121,8 @@ def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
         return completed(value)
 
     attrs = {
+        "effects": tool.get("effects"),
+        "effect": _effect_of(tool),
         "id": tool["name"],
         "name": tool["name"],
         "description": (tool.get("description") or tool["name"]).strip(),

@@ -16,6 +16,7 @@ class AggregateResultsExecutor(BaseTask):
     """
 
     id = "aggregate_results_executor"
+    effects = "read"
     name = "Aggregate results"
     description = (
         "Root of a task tree: waits for every task it depends on, whatever it ended with, and "

@@ -68,6 +68,7 @@ def refusal(executable: str) -> str | None:
 
 class CommandExecutor(BaseTask):
     id = "command_executor"
+    effects = "write"  # a program can change anything it can reach
     name = "Run command"
     description = (
         "Run one allow-listed program with an argv list (no shell), returning exit_code, "

@@ -10,15 +10,19 @@ from __future__ import annotations
 import json as jsonlib
 from typing import Any
 
-from apflow.core.executor import BaseTask, completed, failed
+from apflow.core.executor import BaseTask, Effect, completed, failed
 from apflow.executors._fetch import DEFAULT_MAX_BYTES, Fetched, fetch, retry_after_seconds
 from apflow.executors._net import NetError, redact_url
 
+#: Methods that only read (RFC 9110 "safe" methods); a ``${...}`` method is not known yet.
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
 class RestExecutor(BaseTask):
     id = "rest_executor"
+    effects = "write"
+    effects_note = "read for GET, HEAD and OPTIONS; write for any other method"
     name = "HTTP request"
     description = (
         "Call an HTTP API (GET/POST/...; JSON endpoints, sending data) and return status_code, "
@@ -85,6 +89,11 @@ class RestExecutor(BaseTask):
             "url": {"type": "string", "description": "final URL after redirects"},
         },
     }
+
+    def effect(self, inputs: dict[str, Any]) -> Effect:
+        method = inputs.get("method", "GET") if isinstance(inputs, dict) else None
+        reads = isinstance(method, str) and method.upper() in _READ_METHODS
+        return Effect.READ if reads else Effect.WRITE
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
         invalid = self.validate_inputs(inputs)

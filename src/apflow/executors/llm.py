@@ -25,6 +25,7 @@ _CONTEXT_CHARS = 20_000
 
 class LlmExecutor(BaseTask):
     id = "llm_executor"
+    effects = "read"
     name = "LLM completion"
     description = (
         "One LLM answer to prompt (may embed ${id.result.x}): result.text, or result.json "

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 from typing import Any
 
-from apflow.core.executor import BaseTask, completed, failed
+from apflow.core.executor import BaseTask, Effect, completed, failed
 from apflow.executors._net import NetError, check_url, guarded_client, redact_url
 from apflow.executors.command import resolve_program, unsafe_env_keys
 
@@ -32,8 +33,22 @@ def stdio_refusal(command: str) -> str | None:
     )
 
 
+#: MCP tool names that say the call only reads. At generation time the server cannot be asked
+#: for its ``readOnlyHint``, so any other tool counts as a write (the safe side).
+_READ_TOOL = re.compile(
+    r"^(get|list|search|find|read|fetch|query|lookup|look_up|describe|show|count|check|"
+    r"browse|view|status|retrieve|inspect)(?:$|[_\-A-Z.\d])",
+    re.IGNORECASE,
+)
+
+
 class McpToolExecutor(BaseTask):
     id = "mcp_tool_executor"
+    effects = "write"
+    effects_note = (
+        "write unless the tool's name says it only reads (get_, list_, search, find, read, "
+        "fetch, query, lookup, describe, show, count...): the server is not asked before a run"
+    )
     name = "MCP tool call"
     description = (
         "Call one tool on an MCP server, started with command+args (stdio) or reached at a "
@@ -74,6 +89,12 @@ class McpToolExecutor(BaseTask):
             },
         },
     }
+
+    def effect(self, inputs: dict[str, Any]) -> Effect:
+        tool = inputs.get("tool") if isinstance(inputs, dict) else None
+        if isinstance(tool, str) and _READ_TOOL.match(tool):
+            return Effect.READ
+        return Effect.WRITE
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
         invalid = self.validate_inputs(inputs)

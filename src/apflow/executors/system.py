@@ -18,6 +18,7 @@ SECTIONS = ["cpu", "memory", "disk", "python", "os"]
 
 class SystemInfoExecutor(BaseTask):
     id = "system_info_executor"
+    effects = "read"
     name = "System info"
     description = "Report facts about this machine: CPU, memory, disk, Python and operating system."
     input_schema = {

@@ -38,6 +38,7 @@ def _requires(op: str, *fields: str) -> dict[str, Any]:
 
 class TransformExecutor(BaseTask):
     id = "transform_executor"
+    effects = "read"
     name = "Transform data"
     description = (
         "Reshape data without code, when the request asks for it: pick, pluck, merge, filter, "

@@ -129,6 +129,8 @@ async def generate_tree(
         tree, plan = await modes.multi_phase(gen, offer, max_repairs)
     else:
         tree = await modes.baseline(gen, offer)
+    if chosen_mode is not GenerationMode.BASELINE:
+        tree = gen.settled_order(tree)
     return GenerationResult(
         tree=tree,
         mode=chosen_mode.value,

@@ -19,6 +19,7 @@ from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks
+from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
 from apflow.generator.schemas import need_id
@@ -123,6 +124,21 @@ class Generation:
             detail = "valid" if attempt.valid else "issues: " + ", ".join(codes)
         self.emit(phase, "attempt", detail, attempt=attempt.number, issues=codes)
         return attempt
+
+    def settled_order(self, spec: TaskTreeSpec) -> TaskTreeSpec:
+        """The valid tree with its side effects kept in request order (see ``ordering``).
+
+        The barriers only add dependencies on earlier tasks, so the tree stays valid; it is
+        checked again all the same, and kept as it was if the check fails.
+        """
+        ordered, fixes = ordered_by_effects(spec, self.registry)
+        if not fixes:
+            return spec
+        if not validate_tree(ordered, self.registry, policy=self.policy).valid:
+            logger.warning("side-effect ordering made the tree invalid; kept it unordered")
+            return spec
+        self.fixes.extend(fixes)
+        return ordered
 
     # -- checking ------------------------------------------------------------------------
 

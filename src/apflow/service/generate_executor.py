@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from apflow.core.errors import ApflowError, ConfigError, GenerationError, LLMError
-from apflow.core.executor import BaseTask, completed, failed
+from apflow.core.executor import BaseTask, Effect, completed, failed
 from apflow.generator.result import GenerationMode
 
 
 class GenerateExecutor(BaseTask):
     id = "generate_executor"
+    effects = "write"
+    effects_note = "read when it only generates; write with run: true (it stores and runs a tree)"
     name = "Generate a task tree"
     description = (
         "Turn a plain-English workflow description into a validated task tree of registered "
@@ -72,6 +74,10 @@ class GenerateExecutor(BaseTask):
             "result": {"description": "the root's result (run=true)"},
         },
     }
+
+    def effect(self, inputs: dict[str, Any]) -> Effect:
+        run = inputs.get("run", False) if isinstance(inputs, dict) else True
+        return Effect.READ if run is False else Effect.WRITE
 
     async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
         invalid = self.validate_inputs(inputs)
