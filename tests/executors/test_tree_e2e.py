@@ -95,3 +95,54 @@ async def test_rest_scrape_transform_llm_tree(httpserver, tmp_path):
     assert rows["report"].result["status_page"]["title"] == "Status"
     assert rows["summary"].result["text"] == "2 of 3 ok."
     await session.close()
+
+
+@pytest.mark.usefixtures("allow_private")
+@pytest.mark.parametrize("primary_ok", [False, True])
+async def test_fallback_then_keep_whichever_arrived(httpserver, primary_ok):
+    """The guide's fallback: B waits optionally on A, and a merge keeps what arrived.
+
+    A merge of "whichever arrived" must not fail because the primary it lists failed."""
+    if primary_ok:
+        httpserver.expect_request("/primary").respond_with_json({"price": 1})
+    else:
+        httpserver.expect_request("/primary").respond_with_data("down", status=500)
+    httpserver.expect_request("/backup").respond_with_json({"price": 2, "from": "backup"})
+    tree = [
+        {
+            "id": "root",
+            "schemas": {"method": "aggregate_results_executor"},
+            "dependencies": [{"id": "t1", "required": False}, "t2", "t3"],
+        },
+        {
+            "id": "t1",
+            "parent_id": "root",
+            "schemas": {"method": "rest_executor"},
+            "inputs": {"url": httpserver.url_for("/primary")},
+        },
+        {
+            "id": "t2",
+            "parent_id": "root",
+            "schemas": {"method": "rest_executor"},
+            "inputs": {"url": httpserver.url_for("/backup")},
+            "dependencies": [{"id": "t1", "required": False}],
+        },
+        {
+            "id": "t3",
+            "parent_id": "root",
+            "schemas": {"method": "transform_executor"},
+            # later sources win a merge: the primary's answer first when it arrived
+            "inputs": {"sources": ["t2", "t1"], "operations": [{"op": "pick", "path": "json"}]},
+            "dependencies": [{"id": "t1", "required": False}, {"id": "t2", "required": False}],
+        },
+    ]
+    assert validate_tree(tree).valid
+    session = create_session()
+    manager = TaskManager(session)
+    root = await manager.distribute_task_tree(await create_tree(session, tree))
+    rows = {t.spec_id: t for t in await manager.task_repository.get_tree(root.task.id)}
+    assert rows["t1"].status == ("completed" if primary_ok else "failed")
+    assert rows["t3"].status == "completed", rows["t3"].error
+    expected = {"price": 1, "from": "backup"} if primary_ok else {"price": 2, "from": "backup"}
+    assert rows["t3"].result == expected
+    await session.close()

@@ -108,5 +108,5 @@ def test_examples_are_valid_trees_with_matching_plans():
 def test_examples_are_only_shown_when_their_executors_are_offered():
     offered = {"aggregate_results_executor", "rest_executor"}
     picked = examples.pick("get the weather for two cities", offered, count=5)
-    assert [e["name"] for e in picked] == ["parallel_fetch.json"]
+    assert [e["name"] for e in picked] == ["parallel_fetch.json", "create_then_check.json"]
     assert examples.pick("anything", {"aggregate_results_executor"}) == []

@@ -9,6 +9,7 @@ every dependency result injected into the inputs).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from apflow.core.errors import ApflowError
@@ -103,7 +104,7 @@ class TransformExecutor(BaseTask):
         if invalid:
             return invalid
         try:
-            value = _initial(inputs)
+            value = _initial(inputs, _absent_optional(self.context))
         except TransformError as exc:
             return failed(str(exc), exc.error_type)
         for index, op in enumerate(inputs.get("operations") or []):
@@ -114,15 +115,29 @@ class TransformExecutor(BaseTask):
         return completed(value)
 
 
-def _initial(inputs: dict[str, Any]) -> Any:
+def _absent_optional(context: Any) -> set[str]:
+    """Keys of optional dependencies that ended without a result (a fallback's primary that
+    failed): a merge of "whichever arrived" leaves them out instead of failing."""
+    if context is None:
+        return set()
+    return {d.key for d in context.dependencies if not d.required and d.status != "completed"}
+
+
+def _initial(inputs: dict[str, Any], absent: Collection[str] = ()) -> Any:
     if "sources" in inputs:
-        missing = [s for s in inputs["sources"] if s not in inputs]
+        arrived = [s for s in inputs["sources"] if s in inputs]
+        missing = [s for s in inputs["sources"] if s not in inputs and s not in absent]
+        if not arrived and inputs["sources"] and not missing:
+            raise TransformError(
+                f"none of the sources {inputs['sources']} arrived (every one failed)",
+                "missing_source",
+            )
         if missing:
             raise TransformError(
                 f"sources {missing} have no result in the inputs; list them as dependencies",
                 "missing_source",
             )
-        parts = [inputs[s] for s in inputs["sources"]]
+        parts = [inputs[s] for s in arrived]
         return merge_all(parts) if parts else {}
     if "data" in inputs:
         return inputs["data"]
