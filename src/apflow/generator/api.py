@@ -8,6 +8,7 @@ from typing import Any
 
 from apflow.core.errors import GenerationError
 from apflow.generator import catalogue, examples, modes
+from apflow.generator.coverage import refuse_disabled_capability
 from apflow.generator.generation import Generation
 from apflow.generator.result import GenerationEvent, GenerationMode, GenerationResult
 from apflow.llm import LLMClient, get_client
@@ -119,6 +120,7 @@ async def generate_tree(
         registry = default_registry
     allow = list(executors) if executors is not None else None  # may be a one-shot iterator
     allowed = effective_policy(policy, allow)
+    refuse_disabled_capability(requirement, registry, allowed, allow)
     offer = build_offer(requirement, registry, allowed, allow, catalogue_limit)
     llm = client if client is not None else get_client(model)
     gen = Generation(llm, registry, allowed, requirement, on_event=on_event)
@@ -130,13 +132,14 @@ async def generate_tree(
     else:
         tree = await modes.baseline(gen, offer)
     if chosen_mode is not GenerationMode.BASELINE:
-        tree = gen.settled_order(tree)
+        tree = gen.finished(tree)
     return GenerationResult(
         tree=tree,
         mode=chosen_mode.value,
         model=getattr(llm, "model", "") or "",
         plan=plan,
         fixes=gen.fixes,
+        warnings=gen.warnings,
         attempts=[a.to_dict() for a in gen.attempts],
         stats=gen.stats,
     )

@@ -19,6 +19,7 @@ from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.examples import compact, working_tasks
+from apflow.generator.coverage import invented_urls, pasted_urls_fetched
 from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
@@ -60,6 +61,7 @@ class Generation:
     stats: GenerationStats = field(default_factory=GenerationStats)
     attempts: list[Attempt] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def emit(self, phase: str, status: str, detail: str = "", **data: Any) -> None:
         if self.on_event is None:
@@ -125,20 +127,37 @@ class Generation:
         self.emit(phase, "attempt", detail, attempt=attempt.number, issues=codes)
         return attempt
 
-    def settled_order(self, spec: TaskTreeSpec) -> TaskTreeSpec:
-        """The valid tree with its side effects kept in request order (see ``ordering``).
+    def finished(self, spec: TaskTreeSpec) -> TaskTreeSpec:
+        """The valid tree made to do what the request says, by rules that need no judgement.
 
-        The barriers only add dependencies on earlier tasks, so the tree stays valid; it is
-        checked again all the same, and kept as it was if the check fails.
+        Each request URL pasted as text gets its own fetching task (``coverage``), then side
+        effects keep the request's order (``ordering``); what cannot be fixed this way
+        becomes a warning. Each step is checked again and dropped if the tree would not be
+        valid (it never should be), so a valid tree is never made invalid here.
         """
+        covered, fixes, warnings = pasted_urls_fetched(spec, self.requirement)
+        self.warnings.extend(warnings)
+        spec = self._kept_if_valid(spec, covered, fixes, "fetching pasted URLs")
         ordered, fixes = ordered_by_effects(spec, self.registry)
+        spec = self._kept_if_valid(spec, ordered, fixes, "side-effect ordering")
+        for task_id, url in invented_urls(spec, self.requirement):
+            self.warnings.append(
+                f"{task_id} calls {url}, whose host the request does not name: check that "
+                "the endpoint exists and is the one meant before running the tree"
+            )
+        return spec
+
+    def _kept_if_valid(
+        self, before: TaskTreeSpec, after: TaskTreeSpec, fixes: list[str], what: str
+    ) -> TaskTreeSpec:
         if not fixes:
-            return spec
-        if not validate_tree(ordered, self.registry, policy=self.policy).valid:
-            logger.warning("side-effect ordering made the tree invalid; kept it unordered")
-            return spec
+            return before
+        report = validate_tree(after, self.registry, policy=self.policy)
+        if not report.valid:
+            logger.warning("%s made the tree invalid (%s); kept it as it was", what, report)
+            return before
         self.fixes.extend(fixes)
-        return ordered
+        return after
 
     # -- checking ------------------------------------------------------------------------
 

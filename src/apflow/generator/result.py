@@ -93,6 +93,9 @@ class GenerationResult(BaseModel):
     model: str
     plan: list[dict[str, Any]] | None = None
     fixes: list[str] = Field(default_factory=list)
+    #: What the generator could not make right and a person should look at (a request URL
+    #: no task fetches, an endpoint the request never named); the tree is still valid.
+    warnings: list[str] = Field(default_factory=list)
     attempts: list[dict[str, Any]] = Field(default_factory=list)
     stats: GenerationStats = Field(default_factory=GenerationStats)
 
