@@ -7,8 +7,9 @@ Cases are written compactly; tool schemas come from the live registry
 (``apflow.list_executors()``) when an executor is registered, else from the expected
 schemas in ``builtin_cases.py``. Every gold task's inputs are checked against its tool's input
 schema (references to earlier outputs count as present), every ``depends_on`` must name an
-earlier gold task, every ``$id.field$`` reference must name a direct dependency, and no
-dependency may be implied by a path through the others, so drift fails loudly.
+earlier gold task, every use of an output (``$id.field$``, ``sources``) must name a direct
+dependency, and a dependency whose output is not used (an ordering edge) may not also be implied
+by a path through the others, so drift and slips fail loudly.
 
     python evals/build_builtin.py            # rewrite both files
     python evals/build_builtin.py --check    # exit 1 if either file is out of date
@@ -74,18 +75,23 @@ def check_inputs(case_id: str, task: dict, tools: dict[str, dict]) -> list[str]:
 
 
 def check_edges(case_id: str, tasks: list[dict]) -> list[str]:
-    """Dependencies name earlier tasks, cover every reference, and are all direct."""
+    """Dependencies name earlier tasks and cover every use of an output; an ordering-only
+    dependency (no output used) must not also be implied by a path through the others."""
     problems, earlier, reach = [], set(), {}
     for task in tasks:
         name, deps = f"{case_id}/{task['id']}", task["depends_on"]
         problems += [
             f"{name}: depends on {d}, not an earlier task" for d in deps if d not in earlier
         ]
-        refs = set(_REF.findall(json.dumps(task["inputs"])))
-        problems += [f"{name}: references ${r}$ without depending on it" for r in refs - set(deps)]
-        implied = {a for d in deps if d in reach for a in reach[d]}
+        uses = set(_REF.findall(json.dumps(task["inputs"]))) | set(
+            task["inputs"].get("sources", [])
+        )
+        problems += [f"{name}: uses {u} without depending on it" for u in sorted(uses - set(deps))]
+        implied = {a for d in deps for a in reach.get(d, ())}
         problems += [
-            f"{name}: depends on {d} also through another dependency" for d in implied & set(deps)
+            f"{name}: depends on {d} through another dependency too, and uses nothing of it"
+            for d in deps
+            if d in implied and d not in uses
         ]
         reach[task["id"]] = set(deps) | implied
         earlier.add(task["id"])
