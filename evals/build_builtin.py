@@ -1,24 +1,39 @@
-"""Write evals/datasets/builtin.jsonl: the built-in suite over apflow's own executors.
+"""Write the apflow suites over apflow's own executors into evals/datasets/.
 
-Cases are written here compactly; tool schemas come from the live registry
+- ``builtin.jsonl``: the guide's patterns (cases in ``builtin_cases.py``);
+- ``user_dev.jsonl``: requests written the way users write them (cases in ``user_cases.py``).
+
+Cases are written compactly; tool schemas come from the live registry
 (``apflow.list_executors()``) when an executor is registered, else from the expected
-schemas below. Every gold task's inputs are checked against its tool's input schema
-(references to earlier outputs count as present), so schema drift fails loudly.
+schemas in ``builtin_cases.py``. Every gold task's inputs are checked against its tool's input
+schema (references to earlier outputs count as present), every ``depends_on`` must name an
+earlier gold task, every use of an output (``$id.field$``, ``sources``) must name a direct
+dependency, and a dependency whose output is not used (an ordering edge) may not also be implied
+by a path through the others, so drift and slips fail loudly.
 
-    python evals/build_builtin.py            # rewrite the file
-    python evals/build_builtin.py --check    # exit 1 if the file is out of date
+    python evals/build_builtin.py            # rewrite both files
+    python evals/build_builtin.py --check    # exit 1 if either file is out of date
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
-from builtin_cases import CASES, FALLBACK_SCHEMAS, TOOLS
+import builtin_cases
+import user_cases
+from builtin_cases import FALLBACK_SCHEMAS, TOOLS
 from jsonschema import Draft202012Validator
 
-OUT = Path(__file__).parent / "datasets" / "builtin.jsonl"
+DATASETS = Path(__file__).parent / "datasets"
+#: (file name, ``source`` of every row, cases)
+SUITES = [
+    ("builtin.jsonl", "apflow_builtin", builtin_cases.CASES),
+    ("user_dev.jsonl", "apflow_user", user_cases.CASES),
+]
+_REF = re.compile(r"\$([A-Za-z0-9_\-]+)(?:\.[^$]*)?\$")
 
 
 def tool_entries() -> list[dict]:
@@ -59,24 +74,44 @@ def check_inputs(case_id: str, task: dict, tools: dict[str, dict]) -> list[str]:
     return [f"{case_id}/{task['id']}: {e.message}" for e in errors]
 
 
-def build() -> str:
-    tools = tool_entries()
+def check_edges(case_id: str, tasks: list[dict]) -> list[str]:
+    """Dependencies name earlier tasks and cover every use of an output; an ordering-only
+    dependency (no output used) must not also be implied by a path through the others."""
+    problems, earlier, reach = [], set(), {}
+    for task in tasks:
+        name, deps = f"{case_id}/{task['id']}", task["depends_on"]
+        problems += [
+            f"{name}: depends on {d}, not an earlier task" for d in deps if d not in earlier
+        ]
+        uses = set(_REF.findall(json.dumps(task["inputs"]))) | set(
+            task["inputs"].get("sources", [])
+        )
+        problems += [f"{name}: uses {u} without depending on it" for u in sorted(uses - set(deps))]
+        implied = {a for d in deps for a in reach.get(d, ())}
+        problems += [
+            f"{name}: depends on {d} through another dependency too, and uses nothing of it"
+            for d in deps
+            if d in implied and d not in uses
+        ]
+        reach[task["id"]] = set(deps) | implied
+        earlier.add(task["id"])
+    return problems
+
+
+def build(cases: list[dict], source: str, tools: list[dict]) -> str:
     by_name = {t["name"]: t for t in tools}
     lines, problems, seen = [], [], set()
-    for case in CASES:
+    for case in cases:
         if case["id"] in seen:
             problems.append(f"duplicate case id {case['id']}")
         seen.add(case["id"])
-        ids = {t["id"] for t in case["tasks"]}
         for task in case["tasks"]:
             task.setdefault("depends_on", [])
-            problems += [
-                f"{case['id']}: unknown dep {d}" for d in task["depends_on"] if d not in ids
-            ]
             problems += check_inputs(case["id"], task, by_name)
+        problems += check_edges(case["id"], case["tasks"])
         row = {
             "id": case["id"],
-            "source": "apflow_builtin",
+            "source": source,
             "request": case["request"],
             "tools": tools,
             "gold": {"tasks": case["tasks"]},
@@ -84,14 +119,20 @@ def build() -> str:
         }
         lines.append(json.dumps(row, ensure_ascii=False))
     if problems:
-        raise SystemExit("builtin suite has problems:\n  " + "\n  ".join(problems))
+        raise SystemExit(f"{source} suite has problems:\n  " + "\n  ".join(problems))
     return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    text = build()
-    if "--check" in sys.argv:
-        current = OUT.read_text() if OUT.exists() else ""
-        sys.exit(0 if current == text else "builtin.jsonl is out of date; rerun build_builtin.py")
-    OUT.write_text(text)
-    print(f"wrote {OUT} ({text.count(chr(10))} cases)")
+    tools = tool_entries()
+    stale = []
+    for file_name, source, cases in SUITES:
+        out, text = DATASETS / file_name, build(cases, source, tools)
+        if "--check" in sys.argv:
+            if (out.read_text() if out.exists() else "") != text:
+                stale.append(file_name)
+            continue
+        out.write_text(text)
+        print(f"wrote {out} ({text.count(chr(10))} cases)")
+    if stale:
+        sys.exit(", ".join(stale) + " out of date; rerun build_builtin.py")

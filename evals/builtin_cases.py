@@ -141,12 +141,12 @@ def t(id: str, tool: str, inputs: dict, *deps: str) -> dict:
     return {"id": id, "tool": tool, "inputs": inputs, "depends_on": list(deps)}
 
 
-def get(id: str, url: str) -> dict:
-    return t(id, "rest_executor", {"url": url, "method": "GET"})
+def get(id: str, url: str, *deps: str) -> dict:
+    return t(id, "rest_executor", {"url": url, "method": "GET"}, *deps)
 
 
-def scrape(id: str, url: str) -> dict:
-    return t(id, "scrape_executor", {"url": url})
+def scrape(id: str, url: str, *deps: str) -> dict:
+    return t(id, "scrape_executor", {"url": url}, *deps)
 
 
 def llm(id: str, prompt: str, *deps: str) -> dict:
@@ -157,9 +157,26 @@ def merge(id: str, *deps: str) -> dict:
     return t(id, "transform_executor", {"sources": list(deps)}, *deps)
 
 
-def case(id: str, pattern: str, request: str, tasks: list[dict], **meta) -> dict:
+def send(id: str, method: str, url: str, body=None, *deps: str) -> dict:
+    """A writing HTTP call (POST/PUT/PATCH/DELETE); ``body`` goes to ``json`` when given."""
+    inputs = {"url": url, "method": method}
+    if body is not None:
+        inputs["json"] = body
+    return t(id, "rest_executor", inputs, *deps)
+
+
+def mcp(id: str, url: str, tool: str, arguments: dict | None = None, *deps: str) -> dict:
+    inputs = {"url": url, "tool": tool}
+    if arguments is not None:
+        inputs["arguments"] = arguments
+    return t(id, "mcp_tool_executor", inputs, *deps)
+
+
+def case(
+    id: str, pattern: str, request: str, tasks: list[dict], *, prefix: str = "builtin", **meta
+) -> dict:
     return {
-        "id": f"builtin-{id}",
+        "id": f"{prefix}-{id}",
         "pattern": pattern,
         "request": request,
         "tasks": tasks,

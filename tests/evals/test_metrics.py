@@ -114,7 +114,7 @@ def _perturbed(case: dict, rng: random.Random) -> list[dict]:
     return tasks
 
 
-@pytest.mark.parametrize("suite", ["nestful-dev", "seal-tools-dev", "builtin"])
+@pytest.mark.parametrize("suite", ["nestful-dev", "seal-tools-dev", "builtin", "user-dev"])
 def test_scorer_agrees_with_reference_on_fixed_predictions(suite, reference_scorer):
     dataset = load_dataset(suite)[:60]
     rng = random.Random(f"agreement-{suite}")
@@ -132,22 +132,55 @@ def test_reference_selftest_numbers_hold_for_full_dev_sets(reference_scorer):
         assert score_predictions(dataset, gold) == reference_scorer.score(dataset, gold)
 
 
-def test_builtin_suite_is_consistent_with_the_live_registry():
+#: apflow's own suites: least cases and the patterns they must cover
+APFLOW_SUITES = {
+    "builtin": (
+        30,
+        {
+            "parallel_merge",
+            "scrape_analyse",
+            "sequential",
+            "fallback",
+            "fan_out",
+            "single",
+            "vague",
+        },
+    ),
+    "user-dev": (
+        60,
+        {
+            "side_effect_order",
+            "fan_out_in",
+            "fallback",
+            "transform_between",
+            "mcp",
+            "single",
+            "lookup_chain",
+            "collapsed_steps",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("suite", APFLOW_SUITES)
+def test_apflow_suite_is_consistent_with_the_live_registry(suite):
     from jsonschema import Draft202012Validator
 
     import apflow
 
     live = {e["id"] for e in apflow.list_executors()}
-    cases = load_dataset("builtin")
-    assert len(cases) >= 30
-    patterns = {c["meta"]["pattern"] for c in cases}
-    assert {"parallel_merge", "scrape_analyse", "sequential", "fallback", "fan_out"} <= patterns
-    assert {"single", "vague"} <= patterns
+    cases = load_dataset(suite)
+    least, patterns = APFLOW_SUITES[suite]
+    assert len(cases) >= least
+    assert patterns <= {c["meta"]["pattern"] for c in cases}
     for case in cases:
         tools = {t["name"]: t for t in case["tools"]}
         assert set(tools) <= live, case["id"]
+        earlier = set()
         for task in case["gold"]["tasks"]:
             assert task["tool"] in tools and task["tool"] != "aggregate_results_executor"
+            assert set(task["depends_on"]) <= earlier, (case["id"], task["id"])
+            earlier.add(task["id"])
             schema = dict(tools[task["tool"]]["input_schema"])
             whole_refs = {k for k, v in task["inputs"].items() if str(v).startswith("$")}
             inputs = {k: v for k, v in task["inputs"].items() if k not in whole_refs}
@@ -156,15 +189,16 @@ def test_builtin_suite_is_consistent_with_the_live_registry():
             assert not errors, (case["id"], task["id"], errors[0].message)
 
 
-def test_builtin_gold_references_name_declared_output_fields():
+@pytest.mark.parametrize("suite", APFLOW_SUITES)
+def test_apflow_gold_references_name_declared_output_fields(suite):
     import re
 
-    for case in load_dataset("builtin"):
+    for case in load_dataset(suite):
         tools = {t["name"]: t for t in case["tools"]}
         tool_of = {t["id"]: t["tool"] for t in case["gold"]["tasks"]}
         for task in case["gold"]["tasks"]:
             for ref_id, field in re.findall(
-                r"\$([A-Za-z0-9_]+)(?:\.([A-Za-z0-9_]+))?\$", str(task)
+                r"\$([A-Za-z0-9_]+)(?:\.([A-Za-z0-9_]+))?(?:\.[^$]*)?\$", str(task)
             ):
                 assert ref_id in task["depends_on"], (case["id"], task["id"], ref_id)
                 props = (tools[tool_of[ref_id]].get("output_schema") or {}).get("properties")

@@ -14,7 +14,8 @@ from apflow.cli.app import app
 from apflow.cli.common import console, fail, handle_errors, out, run_async
 
 eval_app = typer.Typer(
-    help="Measure generated trees against gold data (builtin, nestful-dev, seal-tools-dev).",
+    help="Measure generated trees against gold data "
+    "(builtin, user-dev, nestful-dev, seal-tools-dev).",
     no_args_is_help=True,
 )
 app.add_typer(eval_app, name="eval")
@@ -84,7 +85,9 @@ def _progress_line(records: list[dict]) -> str:
 @eval_app.command("run")
 @handle_errors
 def run(
-    suite: Annotated[str, typer.Argument(help="builtin, nestful-dev, seal-tools-dev or a path")],
+    suite: Annotated[
+        str, typer.Argument(help="builtin, user-dev, nestful-dev, seal-tools-dev or a path")
+    ],
     model: Annotated[str | None, typer.Option("--model", help="Model string")] = None,
     mode: Annotated[
         str, typer.Option("--mode", help="single-shot, multi-phase or baseline")
