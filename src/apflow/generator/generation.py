@@ -18,8 +18,8 @@ from apflow.core.errors import GenerationError
 from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
-from apflow.generator.examples import compact, working_tasks
 from apflow.generator.coverage import invented_urls, pasted_urls_fetched
+from apflow.generator.examples import compact, working_tasks
 from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
