@@ -176,3 +176,84 @@ def test_undeclared_executors_impose_no_order(registry):
         }
     )
     assert ordered_by_effects(spec, registry) == (spec, [])
+
+
+def scrape(tid: str, url: str) -> dict:
+    return {"id": tid, "schemas": {"method": "scrape_executor"}, "inputs": {"url": url}}
+
+
+THREE = (
+    "Scrape https://a.example.com/plans, https://b.example.com/plans and "
+    "https://c.example.com/plans, then compare them with the LLM"
+)
+
+
+async def test_collapsed_scrapes_are_split_into_one_task_per_url(builtins):
+    """One scrape and the other URLs pasted into the prompt: the LLM would never see B or C."""
+    collapsed = answer(
+        scrape("t1", "https://a.example.com/plans"),
+        {
+            "id": "t2",
+            "schemas": {"method": "llm_executor"},
+            "inputs": {
+                "prompt": "Compare ${t1.result.text} with https://b.example.com/plans and "
+                "https://c.example.com/plans"
+            },
+            "dependencies": ["t1"],
+        },
+    )
+    result = await generate_tree(THREE, client=ScriptedClient([collapsed]), registry=builtins)
+    scrapes = [t for t in result.tree.tasks if t.executor == "scrape_executor"]
+    assert [t.inputs["url"] for t in scrapes] == [
+        "https://a.example.com/plans",
+        "https://b.example.com/plans",
+        "https://c.example.com/plans",
+    ]
+    llm = next(t for t in result.tree.tasks if t.executor == "llm_executor")
+    new_ids = [t.id for t in scrapes[1:]]
+    assert set(new_ids) <= set(llm.dependency_ids())
+    assert "https://" not in llm.inputs["prompt"]
+    assert all("${" + i + ".result.text}" in llm.inputs["prompt"] for i in new_ids)
+    root = result.tree.roots()[0]
+    assert set(new_ids) <= set(root.dependency_ids())
+    assert sum("had pasted as text" in f for f in result.fixes) == 2
+    assert result.warnings == []
+
+
+async def test_a_link_sent_on_purpose_is_not_fetched(builtins):
+    """A URL that a task sends as a value (a POST body) is data, not a page to fetch."""
+    tree = answer(
+        get("t1", "https://hooks.example.com/x", "POST", json={"text": "https://example.com/r"})
+    )
+    result = await generate_tree(
+        "post the link https://example.com/r to https://hooks.example.com/x",
+        client=ScriptedClient([tree]),
+        registry=builtins,
+    )
+    assert [t.id for t in result.tree.tasks if t.id != "root"] == ["t1"]
+    assert result.warnings == ["the request names https://example.com/r, and no task fetches it"]
+
+
+async def test_a_command_while_commands_are_disabled_is_refused_before_any_call(
+    builtins, monkeypatch
+):
+    """The model would fake it (a POST to a made-up localhost endpoint); say how to allow it."""
+    from apflow.core.errors import GenerationError
+
+    monkeypatch.delenv("APFLOW_ALLOW_COMMANDS", raising=False)
+    client = ScriptedClient([answer(get("t1", "http://localhost:8080/run", "POST"))])
+    with pytest.raises(GenerationError) as caught:
+        await generate_tree(
+            "run `git log -5` in the repo and summarise it", client=client, registry=builtins
+        )
+    assert "command_executor is disabled" in str(caught.value)
+    assert "APFLOW_ALLOW_COMMANDS=1" in caught.value.hint
+    assert client.history == []
+
+
+async def test_an_endpoint_the_request_never_named_is_a_warning(builtins):
+    tree = answer(get("t1", "https://api.weather.invented.com/paris"))
+    result = await generate_tree(
+        "get the weather for Paris", client=ScriptedClient([tree]), registry=builtins
+    )
+    assert result.warnings and "api.weather.invented.com" in result.warnings[0]

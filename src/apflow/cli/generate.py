@@ -172,6 +172,8 @@ def generate(
         out.print(spec_tree(result.tree))
         for fix in result.fixes:
             console.print(f"  [yellow]fixed:[/] {escape(fix)}", highlight=False)
+        for warning in result.warnings:
+            console.print(f"  [bold yellow]check:[/] {escape(warning)}", highlight=False)
         console.print(f"tree written to [bold]{escape(str(path))}[/]", highlight=False)
     outcome = TreeOutcome()
     code = 0

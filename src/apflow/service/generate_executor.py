@@ -69,6 +69,7 @@ class GenerateExecutor(BaseTask):
             "mode": {"type": "string"},
             "model": {"type": "string"},
             "fixes": {"type": "array", "description": "deterministic repairs applied"},
+            "warnings": {"type": "array", "description": "what a person should check"},
             "root_task_id": {"type": "string", "description": "stored root id (run=true)"},
             "status": {"type": "string", "description": "root status (run=true)"},
             "result": {"description": "the root's result (run=true)"},
@@ -109,6 +110,7 @@ class GenerateExecutor(BaseTask):
             "mode": generated.mode,
             "model": generated.model,
             "fixes": generated.fixes,
+            "warnings": generated.warnings,
         }
         if inputs.get("run"):
             try:

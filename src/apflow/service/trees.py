@@ -127,6 +127,7 @@ class Service:
             mode=str(result.mode),
             model=str(result.model),
             fixes=[str(f) for f in result.fixes or []],
+            warnings=[str(w) for w in result.warnings or []],
             stats=result.stats.model_dump(mode="json"),
         )
         if run:

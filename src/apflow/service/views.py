@@ -94,6 +94,11 @@ class GenerateView(_View):
     mode: str
     model: str
     fixes: list[str] = Field(default_factory=list, description="deterministic repairs applied")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what a person should check: request URLs no task fetches, endpoints the "
+        "request never named",
+    )
     stats: dict[str, Any] = Field(default_factory=dict, description="LLM calls, tokens, seconds")
     run: TreeView | None = Field(None, description="the run's outcome when run=true")
 
