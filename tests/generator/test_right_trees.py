@@ -257,3 +257,61 @@ async def test_an_endpoint_the_request_never_named_is_a_warning(builtins):
         "get the weather for Paris", client=ScriptedClient([tree]), registry=builtins
     )
     assert result.warnings and "api.weather.invented.com" in result.warnings[0]
+
+
+LOOP_REQUEST = "get the config from https://api.example.com/config, then PUT it to https://api.example.com/backup"
+
+
+def _looping_answer() -> str:
+    put = {"url": "https://api.example.com/backup", "method": "PUT", "json": "${t1.result.json}"}
+    tasks = [get("t1", "https://api.example.com/config")]
+    for k in range(2, 7):  # the same PUT over and over until the task limit
+        tasks.append({"id": f"t{k}", "schemas": {"method": "rest_executor"}, "inputs": put})
+    return answer(*tasks)
+
+
+async def test_a_tree_that_repeats_itself_is_ended_while_it_is_written(builtins):
+    result = await generate_tree(
+        LOOP_REQUEST, client=ScriptedClient([_looping_answer()]), registry=builtins
+    )
+    assert sorted(t.id for t in result.tree.tasks) == ["root", "t1", "t2"]
+    assert any("began repeating itself" in w for w in result.warnings)
+    assert result.stats.llm_calls == 1
+
+
+async def test_the_same_call_twice_is_kept_when_the_request_asks_for_it(builtins):
+    result = await generate_tree(
+        LOOP_REQUEST + ", and repeat the PUT 5 times",
+        client=ScriptedClient([_looping_answer()]),
+        registry=builtins,
+    )
+    assert len(result.tree.tasks) == 7
+
+
+async def test_a_late_answer_keeps_the_tasks_finished_by_the_deadline(builtins):
+    text = answer(
+        get("t1", "https://a.example.com/x"),
+        get("t2", "https://b.example.com/y"),
+        get("t3", "https://c.example.com/z"),
+    )
+    late_after = text.index('{"id": "t3"') + 20  # the budget runs out inside the third task
+    client = ScriptedClient([{"response": text, "late_after": late_after}])
+    result = await generate_tree(
+        "get https://a.example.com/x, https://b.example.com/y and https://c.example.com/z",
+        client=client,
+        registry=builtins,
+    )
+    assert sorted(t.id for t in result.tree.tasks) == ["root", "t1", "t2"]
+    assert any("time budget ran out" in w and "2 task(s)" in w for w in result.warnings)
+
+
+async def test_no_time_left_is_a_clear_error_not_a_silent_wait(builtins):
+    from apflow.core.errors import GenerationError
+
+    client = ScriptedClient([answer(get("t1", "https://a.example.com/x"))])
+    with pytest.raises(GenerationError) as caught:
+        await generate_tree(
+            "get https://a.example.com/x", client=client, registry=builtins, time_budget=1e-9
+        )
+    assert "time budget" in str(caught.value)
+    assert "APFLOW_GENERATION_TIMEOUT" in caught.value.hint

@@ -47,6 +47,13 @@ def max_requirement_chars() -> int:
     return int(_number("APFLOW_MAX_REQUIREMENT_CHARS", 20_000, minimum=1))
 
 
+def generation_budget() -> float:
+    """Seconds one generation may take, all model calls and re-asks included
+    (APFLOW_GENERATION_TIMEOUT; default 180, 0 = no budget). Why a budget: a small local
+    model in a loop otherwise runs for minutes in silence."""
+    return _number("APFLOW_GENERATION_TIMEOUT", 180.0, minimum=0)
+
+
 def megabytes(name: str, default: int, off: str) -> int:
     """A size in MB from the environment, as bytes; ``0`` means ``off`` (said in the hint)."""
     raw = os.environ.get(name, "").strip() or str(default)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from apflow.core.config import generation_budget
 from apflow.core.errors import GenerationError
 from apflow.generator import catalogue, examples, modes
 from apflow.generator.coverage import refuse_disabled_capability
@@ -95,6 +97,7 @@ async def generate_tree(
     catalogue_limit: int = 20,
     policy: ExecutorPolicy | None = None,
     max_requirement_chars: int | None = None,
+    time_budget: float | None = None,
 ) -> GenerationResult:
     """Turn ``requirement`` into a task tree that passes validation against ``registry``.
 
@@ -103,7 +106,10 @@ async def generate_tree(
     history when no valid tree is reached within ``max_repairs`` re-asks, and
     :class:`ConfigError`/:class:`LLMError` when the model cannot be reached. A requirement
     longer than ``max_requirement_chars`` (default ``APFLOW_MAX_REQUIREMENT_CHARS``, 20,000)
-    is refused with GenerationError before any model is called.
+    is refused with GenerationError before any model is called. ``time_budget`` (seconds;
+    default ``APFLOW_GENERATION_TIMEOUT``, 180; 0 for none) bounds the whole generation: the
+    embedded model's answer running late ends after its last finished task (and the result
+    says so in ``warnings``); with no time left for a call or a re-ask, GenerationError.
     """
     if not isinstance(requirement, str) or not requirement.strip():
         raise GenerationError(
@@ -123,7 +129,10 @@ async def generate_tree(
     refuse_disabled_capability(requirement, registry, allowed, allow)
     offer = build_offer(requirement, registry, allowed, allow, catalogue_limit)
     llm = client if client is not None else get_client(model)
+    budget = generation_budget() if time_budget is None else time_budget
     gen = Generation(llm, registry, allowed, requirement, on_event=on_event)
+    if budget and budget > 0:
+        gen.budget, gen.deadline = budget, time.monotonic() + budget
     plan = None
     if chosen_mode is GenerationMode.SINGLE_SHOT:
         tree = await modes.single_shot(gen, offer, max_repairs)

@@ -23,8 +23,9 @@ from apflow.generator.examples import compact, working_tasks
 from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
+from apflow.generator.runaway import TreeWatch
 from apflow.generator.schemas import need_id
-from apflow.llm.base import Completion, LLMClient, Message
+from apflow.llm.base import Completion, DecodeGuard, LLMClient, Message, decode_guard
 from apflow.llm.json_answer import JSONParseError, parse_json
 from apflow.spec import ExecutorPolicy, Issue, TaskTreeSpec, ValidationReport, validate_tree
 
@@ -62,6 +63,14 @@ class Generation:
     attempts: list[Attempt] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: ``time.monotonic()`` instant the whole generation must end by (None: no budget).
+    deadline: float | None = None
+    budget: float | None = None
+    watch: TreeWatch | None = None
+
+    def __post_init__(self) -> None:
+        if self.watch is None:
+            self.watch = TreeWatch(self.requirement)
 
     def emit(self, phase: str, status: str, detail: str = "", **data: Any) -> None:
         if self.on_event is None:
@@ -86,12 +95,30 @@ class Generation:
             seconds[name] = round(seconds.get(name, 0.0) + spent, 4)
             self.emit(name, "done" if ok else "failed", f"{spent:.2f}s")
 
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _late(self, what: str) -> GenerationError:
+        return GenerationError(
+            f"the generation's time budget of {self.budget:g} s ran out {what} "
+            f"({len(self.attempts)} answer(s) so far, none a valid tree)",
+            attempts=[a.to_dict() for a in self.attempts],
+            hint="raise it with APFLOW_GENERATION_TIMEOUT (seconds) or time_budget=, make the "
+            "requirement shorter, or use a faster model (--model)",
+        )
+
     async def ask(
         self, messages: list[Message], *, schema: dict[str, Any] | None, max_tokens: int
     ) -> Completion:
-        completion = await self.client.complete(
-            messages, json_schema=schema, temperature=0.0, max_tokens=max_tokens
-        )
+        if self.out_of_time():
+            raise self._late("before the next model call")
+        guard = decode_guard.set(DecodeGuard(deadline=self.deadline, stop=self.watch))
+        try:
+            completion = await self.client.complete(
+                messages, json_schema=schema, temperature=0.0, max_tokens=max_tokens
+            )
+        finally:
+            decode_guard.reset(guard)
         self.stats.llm_calls += 1
         self.stats.prompt_tokens += completion.usage.prompt_tokens
         self.stats.completion_tokens += completion.usage.completion_tokens
@@ -140,6 +167,7 @@ class Generation:
         spec = self._kept_if_valid(spec, covered, fixes, "fetching pasted URLs")
         ordered, fixes = ordered_by_effects(spec, self.registry)
         spec = self._kept_if_valid(spec, ordered, fixes, "side-effect ordering")
+        self.warnings.extend(self.watch.notes if self.watch else [])
         for task_id, url in invented_urls(spec, self.requirement):
             self.warnings.append(
                 f"{task_id} calls {url}, whose host the request does not name: check that "
@@ -201,6 +229,8 @@ class Generation:
                 return checked.spec
             if round_ == max_repairs:
                 break
+            if self.out_of_time():
+                raise self._late("before a re-ask")
             messages = self.reask_messages(messages, completion.text, checked, round_ == 0)
             with self.phase("repair", f"attempt {round_ + 1} of {max_repairs}"):
                 completion = await self.ask(messages, schema=schema, max_tokens=max_tokens)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +26,26 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     raw: Any = None
+
+
+@dataclass(frozen=True)
+class DecodeGuard:
+    """Bounds on one answer beyond its token budget, for backends that decode here.
+
+    ``deadline`` is a ``time.monotonic()`` instant; ``stop(text, late)`` is shown the answer
+    so far every few tokens (``late`` once the deadline has passed) and returns the text to
+    end with instead, or None to go on. Why a context variable and not an argument: the
+    guard belongs to one generation, and every wrapper between it and the backend (call
+    counting, cassettes) passes it on without knowing of it. A backend that cannot watch its
+    decoding (a remote API) ignores it; the generator still checks the deadline between calls.
+    """
+
+    deadline: float | None = None
+    stop: Callable[[str, bool], str | None] | None = None
+
+
+#: The guard of the answer being asked for in this context (set by the generator).
+decode_guard: ContextVar[DecodeGuard | None] = ContextVar("apflow_decode_guard", default=None)
 
 
 @runtime_checkable

@@ -22,7 +22,7 @@ from typing import Any
 from apflow.core.config import megabytes
 from apflow.core.errors import ConfigError, LLMError
 from apflow.llm import local_models
-from apflow.llm.base import Completion, Message, Usage
+from apflow.llm.base import Completion, Message, Usage, decode_guard
 
 INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
 
@@ -300,6 +300,7 @@ class LocalClient:
             temperature=temperature,
             logit_bias=logit_bias,
             state_key=(self.path, self.n_ctx),
+            guard=decode_guard.get(),
         )
         completion = out.forced + out.decoded
         self.last_stats = {
@@ -313,8 +314,9 @@ class LocalClient:
             "decoded_tokens": out.decoded,
             "tokens_per_second": local_guided.tokens_per_second(out),
         }
+        text = out.text if out.text is not None else local_guided.text_of(llm, out.tokens)
         return Completion(
-            text=local_guided.text_of(llm, out.tokens),
+            text=text,
             usage=Usage(out.prompt_tokens, completion, forced_tokens=out.forced),
             model=self.model,
             raw={"finish_reason": out.finish_reason, "stats": dict(self.last_stats)},

@@ -9,11 +9,38 @@ Every request is kept in :attr:`ScriptedClient.history`.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import LLMError
-from apflow.llm.base import Completion, Message, Usage
+from apflow.llm.base import Completion, Message, Usage, decode_guard
+
+#: Characters the scripted model "decodes" between two looks of a DecodeGuard.
+GUARD_CHARS = 16
+
+
+def _guarded(text: str, entry: Any) -> str:
+    """The answer as a guarded decoder would end it, shown to the guard as it grows.
+
+    An entry ``{"response": ..., "late_after": N}`` lets a test say the deadline passes
+    once N characters are written; otherwise the real deadline counts.
+    """
+    guard = decode_guard.get()
+    if guard is None or (guard.stop is None and guard.deadline is None):
+        return text
+    late_after = entry.get("late_after") if isinstance(entry, dict) else None
+    for end in range(GUARD_CHARS, len(text) + GUARD_CHARS, GUARD_CHARS):
+        so_far = text[:end]
+        late = (late_after is not None and end >= late_after) or (
+            guard.deadline is not None and time.monotonic() > guard.deadline
+        )
+        ending = guard.stop(so_far, late) if guard.stop else None
+        if ending is not None:
+            return ending
+        if late:
+            return so_far
+    return text
 
 
 class ScriptedClient:
@@ -86,5 +113,6 @@ class ScriptedClient:
             text = self._text(
                 entry["response"] if isinstance(entry, dict) and "response" in entry else entry
             )
+        text = _guarded(text, entry)
         usage = Usage(prompt_tokens=len(prompt_text) // 4, completion_tokens=len(text) // 4)
         return Completion(text=text, usage=usage, model=self.model)

@@ -1,0 +1,107 @@
+"""Stop a tree that repeats itself while it is being written, and end one that runs late.
+
+A small model can fall into a loop at the level of whole tasks: a held-back request of
+three steps came back after 352 s as ten tasks, its last two steps repeated until the task
+limit (four identical PUTs to one URL). The token-level runaway guard cannot see that, and
+the grammar allows it. This watches the answer while it is decoded (``DecodeGuard``): once
+a finished task repeats an earlier one (same executor, same inputs) and the request gives
+no reason to do a thing twice, the answer ends before the repeat. When the generation's
+time budget runs out, the answer ends after its last finished task.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Words that give a reason to make the same call more than once.
+_AGAIN = re.compile(r"\b(twice|again|two times|\d+ times|repeat\w*|each time)\b", re.I)
+_CLOSE = "]}"
+#: Repeats in a row that make a loop. One repeat alone is a stutter the generator merges
+#: afterwards ("call the search", then "get the response of the search"), and the model
+#: writes on past it; two in a row is the loop seen in practice (two steps, over and over).
+RUN = 2
+
+
+def task_ends(text: str) -> list[int]:
+    """Offsets just after each finished task object of a ``{"tasks":[...`` answer so far."""
+    ends: list[int] = []
+    depth = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if char == "}" and depth == 2:  # {"tasks":[ {task} -> back inside the list
+                ends.append(index + 1)
+    return ends
+
+
+def finished_tasks(text: str, end: int) -> list[dict[str, Any]] | None:
+    """The tasks in ``text[:end]`` closed as a whole answer, or None if that is not JSON."""
+    try:
+        data = json.loads(text[:end] + _CLOSE)
+    except json.JSONDecodeError:
+        return None
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    return tasks if isinstance(tasks, list) else None
+
+
+def _signature(task: Any) -> str:
+    """What makes two tasks (or two plan steps) the same work, ids and wiring aside."""
+    if not isinstance(task, dict):
+        return ""
+    if "schemas" not in task:  # a plan step: the same executor doing the same thing
+        return json.dumps([task.get("executor"), task.get("does")], default=str)
+    schemas = task.get("schemas")
+    method = schemas.get("method") if isinstance(schemas, dict) else schemas
+    return json.dumps([method, task.get("inputs") or {}], sort_keys=True, default=str)
+
+
+@dataclass
+class TreeWatch:
+    """The ``stop`` of a DecodeGuard for tree answers; remembers why it ended one."""
+
+    requirement: str
+    #: What the watch did, for the generation's warnings (one line each).
+    notes: list[str] = field(default_factory=list)
+
+    def __call__(self, text: str, late: bool) -> str | None:
+        ends = task_ends(text)
+        if late:
+            if not ends:
+                return None
+            self.notes.append(
+                f"the time budget ran out while the model wrote task {len(ends) + 1}; "
+                f"the tree keeps the {len(ends)} task(s) finished by then"
+            )
+            return text[: ends[-1]] + _CLOSE
+        if len(ends) < 1 + RUN or _AGAIN.search(self.requirement):
+            return None
+        tasks = finished_tasks(text, ends[-1])
+        if not tasks or len(tasks) != len(ends):
+            return None
+        signatures = [_signature(t) for t in tasks]
+        start = len(tasks)  # the run of trailing tasks that each repeat an earlier one
+        while start > 1 and signatures[start - 1] in signatures[: start - 1]:
+            start -= 1
+        if len(tasks) - start < RUN:
+            return None
+        self.notes.append(
+            f"the model began repeating itself (tasks {start + 1}-{len(tasks)} repeat earlier "
+            f"ones, same executor and inputs); the answer was ended after task {start}"
+        )
+        return text[: ends[start - 1]] + _CLOSE
