@@ -30,3 +30,11 @@ def test_executors_show_unknown_id_suggests_the_closest(cli):
     assert "unknown executor 'transform_executer'" in result.stderr
     assert "transform_executor" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_executors_show_prints_what_a_call_does_to_the_world(cli):
+    rest = cli("executors", "show", "rest_executor")
+    assert "effects: read for GET, HEAD and OPTIONS; write for any other method" in rest.stdout
+    assert "effects: read (no side effects)" in cli("executors", "show", "llm_executor").stdout
+    command = cli("executors", "show", "command_executor", "--json")
+    assert json.loads(command.stdout)["effects"] == "write"

@@ -41,7 +41,7 @@ def test_validate_json_prints_the_documented_shape_only(cli, tmp_path):
 def test_valid_json_output(cli, tree_file):
     result = cli("validate", str(tree_file), "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"valid": True, "issues": []}
+    assert json.loads(result.stdout) == {"valid": True, "issues": [], "warnings": []}
 
 
 def test_bad_json_file_is_reported_as_an_invalid_json_issue(cli, tmp_path):

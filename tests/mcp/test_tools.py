@@ -51,7 +51,7 @@ async def test_validate_reports_issues_with_hints(server):
     assert result.structured_content["valid"] is False
     issue = result.structured_content["issues"][0]
     assert issue["code"] == "unknown_executor" and "transform_executor" in issue["hint"]
-    assert good.structured_content == {"valid": True, "issues": []}
+    assert good.structured_content == {"valid": True, "issues": [], "warnings": []}
 
 
 async def test_run_waits_and_returns_statuses_and_result(server):

@@ -26,7 +26,7 @@ def test_the_good_tree_is_valid(registry):
         "fetch",
         "process",
     ]
-    assert report.to_dict() == {"valid": True, "issues": []}
+    assert report.to_dict() == {"valid": True, "issues": [], "warnings": []}
 
 
 def test_invalid_json_gives_line_and_column(registry):

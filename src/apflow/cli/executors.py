@@ -59,6 +59,12 @@ def show_executor(
         return
     out.print(f"[bold cyan]{escape(described['id'])}[/]  {escape(described.get('name') or '')}")
     out.print(escape(described.get("description") or ""))
+    effects = described.get("effects")
+    note = described.get("effects_note") or ""
+    shown = {"read": "read (no side effects)", "write": "write (has side effects)"}.get(
+        effects or "", "not declared (the generator imposes no order for it)"
+    )
+    out.print(f"[bold]effects:[/] {escape(note or shown)}", highlight=False)
     out.print("[bold]input schema[/]")
     out.print(escape(short_json(described.get("input_schema") or {}, limit=20000)))
     if described.get("output_schema"):

@@ -18,9 +18,22 @@ _ISSUE_FIELDS = ("code", "task_id", "path", "message", "hint")
 SHOWN_ISSUES = 50
 
 
-def issue_dicts(report: Any) -> list[dict[str, Any]]:
-    """The report's issues in the documented ``--json`` shape."""
-    return [{k: getattr(i, k, None) for k in _ISSUE_FIELDS} for i in report.issues]
+def issue_dicts(report: Any, kind: str = "issues") -> list[dict[str, Any]]:
+    """The report's issues (or ``kind="warnings"``) in the documented ``--json`` shape."""
+    listed = getattr(report, kind, None) or []
+    return [{k: getattr(i, k, None) for k in _ISSUE_FIELDS} for i in listed]
+
+
+def print_warnings(report: Any) -> None:
+    """Warnings on stderr, after the verdict: the tree is valid, but look at these."""
+    for issue in getattr(report, "warnings", None) or []:
+        console.print(
+            f"  [bold yellow]warning {issue.code}[/] task [cyan]{escape(issue.task_id or '')}"
+            f"[/]: {escape(issue.message)}",
+            highlight=False,
+        )
+        if issue.hint:
+            console.print(f"    [green]hint:[/] {escape(issue.hint)}", highlight=False)
 
 
 def print_issues(report: Any, source: str) -> None:
@@ -119,7 +132,11 @@ def validate(
             console.print(f"wrote {escape(target)}")
             file = target
     if as_json:
-        payload: dict[str, Any] = {"valid": report.valid, "issues": issue_dicts(report)}
+        payload: dict[str, Any] = {
+            "valid": report.valid,
+            "issues": issue_dicts(report),
+            "warnings": issue_dicts(report, "warnings"),
+        }
         if fix:
             payload["fixes"] = fixes
         print_json(payload)
@@ -127,6 +144,7 @@ def validate(
         count = len(report.spec.tasks) if getattr(report, "spec", None) is not None else None
         tasks = f" ({count} tasks)" if count is not None else ""
         out.print(f"[bold green]ok[/] {escape(file)} is a valid task tree{tasks}")
+        print_warnings(report)
     else:
         print_issues(report, file)
     if not report.valid:

@@ -77,14 +77,17 @@ class Service:
     def validate(self, tasks: Any) -> ValidationView:
         """Every issue of ``tasks`` (JSON text, list, ``{"tasks": [...]}`` or a spec)."""
         report = self.check(tasks)
-        return ValidationView(
-            valid=report.valid,
-            issues=[
+
+        def views(issues: list[Any]) -> list[IssueView]:
+            return [
                 IssueView(
                     code=i.code, task_id=i.task_id, path=i.path, message=i.message, hint=i.hint
                 )
-                for i in report.issues
-            ],
+                for i in issues
+            ]
+
+        return ValidationView(
+            valid=report.valid, issues=views(report.issues), warnings=views(report.warnings)
         )
 
     def valid_spec(self, tasks: Any) -> TaskTreeSpec:

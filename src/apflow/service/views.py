@@ -30,6 +30,9 @@ class IssueView(_View):
 class ValidationView(_View):
     valid: bool
     issues: list[IssueView] = Field(default_factory=list)
+    warnings: list[IssueView] = Field(
+        default_factory=list, description="what may be wrong in a valid tree (never invalid)"
+    )
 
 
 class TaskView(_View):

@@ -44,6 +44,8 @@ class IssueCode(StrEnum):
     BAD_REFERENCE = "bad_reference"
     UNDECLARED_REFERENCE = "undeclared_reference"
     INVALID_PRIORITY = "invalid_priority"
+    #: A warning, never an error: a read may run beside a write to the same resource.
+    PARALLEL_WRITE_READ = "parallel_write_read"
 
 
 #: Codes that make a tree impossible to store or run, whatever the registry holds.
@@ -128,9 +130,16 @@ class Issue(BaseModel):
 class ValidationReport:
     """Everything the validator found; ``spec`` is the parsed tree, or None if it did not parse."""
 
-    def __init__(self, issues: Iterable[Issue] = (), spec: TaskTreeSpec | None = None) -> None:
+    def __init__(
+        self,
+        issues: Iterable[Issue] = (),
+        spec: TaskTreeSpec | None = None,
+        warnings: Iterable[Issue] = (),
+    ) -> None:
         self.issues: list[Issue] = list(issues)
         self.spec = spec
+        #: What may be wrong but is not invalid (a read racing a write); never affects ``valid``.
+        self.warnings: list[Issue] = list(warnings)
 
     @property
     def valid(self) -> bool:
@@ -148,7 +157,11 @@ class ValidationReport:
         return any(i.fixable for i in self.issues)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "issues": [i.model_dump() for i in self.issues]}
+        return {
+            "valid": self.valid,
+            "issues": [i.model_dump() for i in self.issues],
+            "warnings": [w.model_dump() for w in self.warnings],
+        }
 
     def to_text(self) -> str:
         """Every issue on its own line (empty when valid)."""

@@ -23,6 +23,7 @@ from apflow.spec.limits import (
 from apflow.spec.models import TASK_FIELDS, TaskTreeSpec
 from apflow.spec.parse import load_within_limits, shape_issues
 from apflow.spec.policy import ExecutorPolicy, Limits, default_policy
+from apflow.spec.races import race_warnings
 from apflow.spec.report import STRUCTURAL_CODES, Issue, ValidationReport
 from apflow.spec.structure import check_structure
 
@@ -103,7 +104,8 @@ def _validate(
     graph = SpecGraph(spec, _no_references if no_refs else None)
     issues = check_structure(spec, graph)
     issues += ContentChecker(registry, policy).check(spec, graph)
-    return ValidationReport(issues, spec)
+    warnings = [] if issues else race_warnings(spec, graph, registry)
+    return ValidationReport(issues, spec, warnings)
 
 
 _ESCAPED_REF_CHAR = re.compile(r"\\u00(?:24|7[bB])")
