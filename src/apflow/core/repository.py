@@ -13,7 +13,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
@@ -21,70 +21,15 @@ from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
 from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
 from apflow.core.database import ensure_schema, write_lock
 from apflow.core.errors import ApflowError, TaskNotFound
-from apflow.core.models import (
-    MAX_ID,
-    MAX_NAME,
-    MAX_PRIORITY,
-    MAX_USER_ID,
-    MIN_PRIORITY,
-    TaskModel,
-    new_id,
-    utcnow,
+from apflow.core.models import TaskModel, utcnow
+from apflow.core.new_task import (  # noqa: F401  (expand_bare_ids: re-exported)
+    check_priority,
+    check_text_fields,
+    create_task,
+    expand_bare_ids,
+    normalize_dependencies,
 )
-from apflow.core.states import TaskStatus, check_transition
-from apflow.core.task_fields import expand_bare_ids
-
-
-def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str, Any]]:
-    """Accept ``"id"`` or ``{"id", "required"}`` entries; return ``[{"id", "required"}]``."""
-    out: list[dict[str, Any]] = []
-    expanded = expand_bare_ids(dependencies)
-    for dep in expanded if isinstance(expanded, list) else list(expanded):
-        if isinstance(dep, dict) and isinstance(dep.get("id"), str):
-            out.append({"id": dep["id"], "required": bool(dep.get("required", True))})
-        elif hasattr(dep, "id"):  # a TaskModel or spec object
-            out.append({"id": dep.id, "required": bool(getattr(dep, "required", True))})
-        else:
-            raise ApflowError(
-                f"bad dependency entry {dep!r}",
-                hint='use a task id string or {"id": "...", "required": true}',
-            )
-    return out
-
-
-def check_priority(priority: Any) -> int:
-    if (
-        isinstance(priority, bool)
-        or not isinstance(priority, int)
-        or not MIN_PRIORITY <= priority <= MAX_PRIORITY
-    ):
-        raise ApflowError(
-            f"priority must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got {priority!r}",
-            hint="0 = most urgent, 2 = normal (default), 3 = low",
-        )
-    return priority
-
-
-_TEXT_LIMITS = {"name": MAX_NAME, "user_id": MAX_USER_ID, "id": MAX_ID, "parent_id": MAX_ID}
-
-
-def check_text_fields(fields: dict[str, Any]) -> None:
-    """Refuse a name or id every database would not store as given.
-
-    Why: SQLite stores any length and NUL characters in these VARCHAR columns, PostgreSQL
-    refuses both; checking here makes the two behave the same, with a clear message.
-    """
-    for field, limit in _TEXT_LIMITS.items():
-        value = fields.get(field)
-        if not isinstance(value, str):
-            continue
-        if len(value) > limit:
-            raise ApflowError(
-                f"task {field} is {len(value)} characters long; at most {limit} are stored",
-                hint=f"shorten the {field}",
-            )
-        if "\x00" in value:
-            raise ApflowError(f"task {field} contains a NUL character", hint="remove it")
+from apflow.core.states import check_transition
 
 
 class TaskRepository:
@@ -114,6 +59,10 @@ class TaskRepository:
     async def _ready(self) -> None:
         await ensure_schema(self.session.bind)  # type: ignore[arg-type]
 
+    async def ready(self) -> None:
+        """Create the tables if the database has none yet (every read and write does this)."""
+        await self._ready()
+
     @asynccontextmanager
     async def dedicated_writer(self) -> AsyncIterator[None]:
         """Pin one connection for :meth:`apply_updates` while a tree runs.
@@ -138,40 +87,8 @@ class TaskRepository:
 
     # -- writes -------------------------------------------------------------------------
 
-    def _build(
-        self,
-        name: str,
-        *,
-        user_id: str | None = None,
-        parent_id: str | None = None,
-        dependencies: Iterable[Any] | None = None,
-        priority: int = 2,
-        inputs: dict[str, Any] | None = None,
-        schemas: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        id: str | None = None,
-    ) -> TaskModel:
-        if not isinstance(name, str) or not name.strip():
-            raise ApflowError("task name must be a non-empty string")
-        if inputs is not None and not isinstance(inputs, dict):
-            raise ApflowError(f"task inputs must be a dict, got {type(inputs).__name__}")
-        check_text_fields({"name": name, "user_id": user_id, "parent_id": parent_id, "id": id})
-        now = utcnow()
-        return TaskModel(
-            id=id or new_id(),
-            name=name,
-            user_id=user_id,
-            parent_id=parent_id,
-            dependencies=normalize_dependencies(dependencies),
-            priority=check_priority(priority),
-            inputs=dict(inputs or {}),
-            schemas=dict(schemas or {}),
-            params=dict(params or {}),
-            status=TaskStatus.PENDING.value,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
+    def _build(self, name: str, **fields: Any) -> TaskModel:
+        return create_task(name, **fields)
 
     async def _check_same_tree(self, tasks: Sequence[TaskModel]) -> None:
         """Refuse a dependency on a task that belongs to another tree.
@@ -259,6 +176,24 @@ class TaskRepository:
                 await self.session.rollback()
                 raise
         return tasks
+
+    async def store_new(
+        self, tasks: Sequence[TaskModel], parent_links: dict[str, str] | None = None
+    ) -> None:
+        """Store ``tasks`` (made, not stored) and set ``parent_id`` of stored tasks
+        (``{task_id: parent_id}``), in one transaction: all of it or nothing."""
+        await self._ready()
+        async with self._lock, write_lock(self.session.bind):
+            try:
+                self.session.add_all(tasks)
+                for task_id, parent_id in (parent_links or {}).items():
+                    await self.session.execute(
+                        update(TaskModel).where(TaskModel.id == task_id).values(parent_id=parent_id)
+                    )
+                await self.session.commit()
+            except BaseException:
+                await self.session.rollback()
+                raise
 
     async def update_task(self, task_id: str, **fields: Any) -> TaskModel:
         """Change fields of one task and commit. Status changes must be legal transitions."""
