@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from apflow.core import events, hooks
 from apflow.core.config import default_max_concurrency
 from apflow.core.errors import ApflowError, DuplicateTaskId
+from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import TaskModel, change, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
@@ -234,6 +235,7 @@ class TaskManager:
             max_concurrency=self.max_concurrency,
             on_state_change=self.on_state_change,
         )
+        implied = self._imply_root_dependencies(tasks, root_id, run.task_runner.collects_outcomes)
         if root_id in self._cancel_at_start:
             run.cancelled = True
         self._runs[root_id] = run
@@ -241,6 +243,8 @@ class TaskManager:
             await run.check()
             if store is not None:  # only a tree that passed its checks is stored
                 await store()
+            if implied:
+                await self.task_repository.apply_updates([{"id": root_id, "dependencies": implied}])
             # A cluster that cannot be reached fails here, before any change is stored.
             await self.runner.start()
             run.max_concurrency = self._concurrency_for(self.runner)
@@ -253,6 +257,28 @@ class TaskManager:
         finally:
             self._runs.pop(root_id, None)
             await self._release_runner(run)
+
+    @staticmethod
+    def _imply_root_dependencies(
+        tasks: list[TaskModel], root_id: str, collects: Callable[[TaskModel], bool]
+    ) -> list[dict] | None:
+        """Give an aggregator root (its executor collects outcomes) that declares no
+        dependencies those of :func:`implied_root_dependencies`.
+
+        Returns them when the stored root must be updated (a root not stored yet is stored
+        with them), else None.
+        """
+        root = next(t for t in tasks if t.id == root_id)
+        if not collects(root):
+            return None
+        implied = implied_root_dependencies(root_id, ((t.id, t.dependency_ids()) for t in tasks))
+        if not implied:
+            return None
+        if is_unsaved(root):
+            root.dependencies = implied
+            return None
+        set_committed_value(root, "dependencies", implied)
+        return implied
 
     async def _release_runner(self, run: TreeScheduler) -> None:
         try:
