@@ -7,8 +7,8 @@ be used by two coroutines at once, and hooks share the engine's session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -51,6 +51,33 @@ class TaskRepository:
 
     def _count_refresh(self) -> None:
         self.session.info["apflow_refreshes"] += 1
+
+    @contextmanager
+    def keeping_inputs(self, task: TaskModel) -> Iterator[None]:
+        """While inside, reads on this session keep ``task.inputs`` as they are in memory.
+
+        Why: reads refresh loaded tasks from the database (``populate_existing``); a pre-hook
+        that reads the task it runs for would otherwise lose the ``task.inputs`` changes of
+        the hooks before it, which are stored only once every pre-hook has run.
+        """
+        kept = self.session.info.setdefault("apflow_kept", {})
+        kept[id(task)] = task
+        try:
+            yield
+        finally:
+            kept.pop(id(task), None)
+
+    @contextmanager
+    def _refreshing(self) -> Iterator[None]:
+        """Count a refreshing read and put kept inputs back after it (see keeping_inputs)."""
+        self._count_refresh()
+        kept = self.session.info.get("apflow_kept")
+        saved = [(t, t.__dict__.get("inputs")) for t in kept.values()] if kept else []
+        try:
+            yield
+        finally:
+            for task, inputs in saved:
+                set_committed_value(task, "inputs", inputs)
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -283,8 +310,7 @@ class TaskRepository:
         """The task with this id (fresh from the database), or None."""
         await self._ready()
         async with self._lock:
-            self._count_refresh()
-            with self.session.no_autoflush:
+            with self._refreshing(), self.session.no_autoflush:
                 return await self.session.get(TaskModel, task_id, populate_existing=True)
 
     async def require_task(self, task_id: str) -> TaskModel:
@@ -305,8 +331,7 @@ class TaskRepository:
         async with self._lock:
             # Reads never autoflush: an unsaved change would open a write transaction on
             # the session's connection and block the engine's writer (SQLite has one writer).
-            self._count_refresh()
-            with self.session.no_autoflush:
+            with self._refreshing(), self.session.no_autoflush:
                 result = await self.session.execute(stmt.execution_options(populate_existing=True))
                 return list(result.scalars().all())
 
