@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import DEFAULT_PRIORITY, TaskModel, new_id
 from apflow.core.new_task import create_task
 from apflow.core.registry import ExecutorRegistry
@@ -22,7 +23,11 @@ __all__ = ["create_task", "run_tasks", "tree_of"]
 
 def tree_of(tasks: list[TaskModel]) -> list[dict[str, Any]]:
     """The tasks as a tree (flat list), with an aggregator root over the top-level ones
-    added unless the tasks already have a single aggregator root."""
+    added unless the tasks already have a single aggregator root.
+
+    The added root depends on every task: required on the sinks (tasks nothing else
+    depends on), optional on the others.
+    """
     rows = [
         {
             "id": t.id,
@@ -42,12 +47,12 @@ def tree_of(tasks: list[TaskModel]) -> list[dict[str, Any]]:
     root_id = new_id()
     for row in top:
         row["parent_id"] = root_id
-    root = {
-        "id": root_id,
-        "name": "root",
-        "schemas": {"method": AGGREGATOR},
-        "dependencies": [{"id": r["id"], "required": True} for r in top],
-    }
+    root: dict[str, Any] = {"id": root_id, "name": "root", "schemas": {"method": AGGREGATOR}}
+    # The engine's rule for an aggregator root that declares nothing, written out: required
+    # on the sinks, optional on the rest, so a failure an optional dependent absorbed (the
+    # guide's fallback) does not fail the tree, and the root still reports it.
+    pairs = [(root_id, [])] + [(r["id"], [d["id"] for d in r["dependencies"]]) for r in rows]
+    root["dependencies"] = implied_root_dependencies(root_id, pairs)
     return [root, *rows]
 
 
