@@ -37,7 +37,10 @@ def _fallback(final_fails: bool = False):
     )
     final = create_task(
         name="process_result",
-        dependencies=[{"id": primary.id, "required": False}, {"id": fallback.id, "required": False}],
+        dependencies=[
+            {"id": primary.id, "required": False},
+            {"id": fallback.id, "required": False},
+        ],
         inputs={"fail": final_fails},
     )
     return primary, fallback, final
