@@ -107,9 +107,9 @@ class TaskManager:
         if twice:
             raise DuplicateTaskId(twice[0], root.task.id, in_tree=True)
         stored = {t.id: t for t in await repo.get_tasks_by_ids(ids)}
-        for n in nodes:
-            if n.task.id in stored and is_unsaved(n.task):
-                raise DuplicateTaskId(n.task.id, root.task.id)
+        clash = [n.task for n in nodes if n.task.id in stored and is_unsaved(n.task)]
+        if clash:  # a new task with a stored one's id: raises DuplicateTaskId naming its tree
+            await repo.check_new_ids(clash)
         new = [n.task for n in nodes if n.task.id not in stored]
         links: dict[str, str] = {}  # the node structure is the organisational tree
         for n in nodes:

@@ -91,11 +91,11 @@ class DuplicateTaskId(StorageError):
             message = f"task id {task_id!r} is used twice in tree {root_id}"
             hint = "give each task of the tree its own id"
         else:
-            where = f" (running tree {root_id})" if root_id else ""
+            where = f" in tree {root_id}" if root_id else ""
             message = f"task id {task_id!r} already exists{where}"
             hint = (
-                "use a new id (or none: a fresh one is made), or resume the stored tree with "
-                "run_tree(root_id)"
+                "use a new id (or none: a fresh one is made), or resume that tree with "
+                "run_tree(root_id) / `apflow run --task ROOT_ID`"
             )
         super().__init__(message, hint=hint)
 

@@ -7,20 +7,23 @@ be used by two coroutines at once, and hooks share the engine's session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
 from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
-from apflow.core.database import ensure_schema, write_lock
-from apflow.core.errors import ApflowError, TaskNotFound
+from apflow.core.database import ensure_schema, storage_error, write_lock
+from apflow.core.errors import ApflowError, DuplicateTaskId, TaskNotFound
 from apflow.core.models import TaskModel, utcnow
 from apflow.core.new_task import (  # noqa: F401  (expand_bare_ids: re-exported)
     check_priority,
@@ -32,8 +35,29 @@ from apflow.core.new_task import (  # noqa: F401  (expand_bare_ids: re-exported)
 from apflow.core.states import check_transition
 
 
+def _storage_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Raise a database error of ``fn`` as a StorageError (an ApflowError with a hint)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
+
+    return wrapper
+
+
 class TaskRepository:
-    """Create, read and update tasks on one async session."""
+    """Create, read and update tasks on one async session.
+
+    No SQLAlchemy error leaves it: a duplicate id raises DuplicateTaskId, a missing table,
+    a refused constraint or any other database failure StorageError.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _wrap_public_coroutines(cls)
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -117,6 +141,34 @@ class TaskRepository:
     def _build(self, name: str, **fields: Any) -> TaskModel:
         return create_task(name, **fields)
 
+    async def check_new_ids(self, tasks: Sequence[TaskModel]) -> None:
+        """Raise DuplicateTaskId if any of ``tasks`` (not stored yet) has a stored id."""
+        async with self._lock:
+            await self._check_new_ids(tasks)
+
+    async def _check_new_ids(self, tasks: Sequence[TaskModel]) -> None:
+        """Refuse new tasks whose id is stored already, naming the stored task's tree."""
+        ids = [t.id for t in tasks]
+        if len(set(ids)) < len(ids):
+            twice = next(i for i in ids if ids.count(i) > 1)
+            raise DuplicateTaskId(twice, in_tree=True)
+        with self.session.no_autoflush:
+            rows = (
+                await self.session.execute(
+                    select(TaskModel.id, TaskModel.parent_id).where(TaskModel.id.in_(ids))
+                )
+            ).all()
+        if not rows:
+            return
+        task_id, parent = rows[0]
+        root = task_id
+        while parent is not None:  # the stored task's tree, for the hint
+            root = parent
+            parent = (
+                await self.session.execute(select(TaskModel.parent_id).where(TaskModel.id == root))
+            ).scalar_one_or_none()
+        raise DuplicateTaskId(task_id, root)
+
     async def _check_same_tree(self, tasks: Sequence[TaskModel]) -> None:
         """Refuse a dependency on a task that belongs to another tree.
 
@@ -183,6 +235,7 @@ class TaskRepository:
         task = self._build(name, **fields)
         await self._ready()
         async with self._lock:
+            await self._check_new_ids([task])
             await self._check_same_tree([task])
             self.session.add(task)
             async with write_lock(self.session.bind):
@@ -194,6 +247,7 @@ class TaskRepository:
         tasks = [self._build(**row) for row in rows]
         await self._ready()
         async with self._lock:
+            await self._check_new_ids(tasks)
             await self._check_same_tree(tasks)
             try:
                 self.session.add_all(tasks)
@@ -210,6 +264,7 @@ class TaskRepository:
         """Store ``tasks`` (made, not stored) and set ``parent_id`` of stored tasks
         (``{task_id: parent_id}``), in one transaction: all of it or nothing."""
         await self._ready()
+        await self.check_new_ids(tasks)
         async with self._lock, write_lock(self.session.bind):
             try:
                 self.session.add_all(tasks)
@@ -279,6 +334,7 @@ class TaskRepository:
         if not updates:
             return
         groups = group_updates(updates)
+        await self._ready()
         async with self._lock, write_lock(self.session.bind):
             if self._writer is not None and self._writer.dialect.name == "sqlite":
                 await write_sqlite(self._writer, groups)
@@ -453,3 +509,12 @@ class TaskRepository:
         for root, status, number in rows:
             counts[root][status] = number
         return counts
+
+
+def _wrap_public_coroutines(cls: type) -> None:
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(value):
+            setattr(cls, name, _storage_errors(value))
+
+
+_wrap_public_coroutines(TaskRepository)
