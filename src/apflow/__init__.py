@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         TaskTreeNode,
         completed,
         create_session,
+        create_task,
         default_registry,
         executor_register,
         failed,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     )
     from apflow.core.runners import DaskRunner, ExecutorRunner, LocalRunner
     from apflow.generator import generate_tree, generate_tree_sync
-    from apflow.service import Service, create_task, run_tasks
+    from apflow.service import Service, run_tasks
     from apflow.spec import create_tree, render_tree, repair_tree, validate_tree
 
 _EXPORTS = {
@@ -67,7 +68,7 @@ _EXPORTS = {
     "apflow.core.runners": ["DaskRunner", "ExecutorRunner", "LocalRunner"],  # Dask: on use only
     "apflow.generator": ["generate_tree", "generate_tree_sync"],
     "apflow.spec": ["validate_tree", "repair_tree", "create_tree", "render_tree"],
-    "apflow.service": ["create_task", "run_tasks", "Service"],
+    "apflow.service": ["run_tasks", "Service"],
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from apflow import TaskManager, TaskRepository, create_session
-from apflow.core.errors import ValidationFailed
+from apflow.core.errors import DuplicateTaskId, ValidationFailed
 from apflow.spec import create_tree, parse_tree
 
 from .conftest import good_tree, task
@@ -79,7 +78,7 @@ async def test_insert_is_all_or_nothing(db_url, monkeypatch):
     ids = iter([str(uuid.uuid4()), str(uuid.uuid4()), first.task.id])  # third id clashes
     monkeypatch.setattr("apflow.spec.storage.new_id", lambda: next(ids))
     second = create_session(db_url)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DuplicateTaskId):
         await create_tree(second, good_tree())
     await second.close()
     check = create_session(db_url)

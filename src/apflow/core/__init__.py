@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from apflow.core.executor import BaseTask, ExecutableTask, TaskContext, completed, failed
     from apflow.core.hooks import get_hook_repository, register_post_hook, register_pre_hook
     from apflow.core.models import TaskModel
+    from apflow.core.new_task import create_task
     from apflow.core.registry import (
         ExecutorRegistry,
         default_registry,
@@ -32,6 +33,7 @@ _EXPORTS = {
     "apflow.core.executor": ["BaseTask", "ExecutableTask", "TaskContext", "completed", "failed"],
     "apflow.core.hooks": ["get_hook_repository", "register_post_hook", "register_pre_hook"],
     "apflow.core.models": ["TaskModel"],
+    "apflow.core.new_task": ["create_task"],
     "apflow.core.registry": [
         "ExecutorRegistry",
         "default_registry",
@@ -59,6 +61,7 @@ __all__ = [
     "TaskTreeNode",
     "completed",
     "create_session",
+    "create_task",
     "default_registry",
     "executor_register",
     "failed",

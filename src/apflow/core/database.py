@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool, StaticPool
 
 from apflow.core.config import database_url
-from apflow.core.errors import ConfigError
+from apflow.core.errors import ConfigError, StorageError
 from apflow.core.models import SCHEMA_VERSION, Base, MetaModel
 
 _engines: dict[tuple[str, int], AsyncEngine] = {}
@@ -230,3 +230,31 @@ async def dispose_engines() -> None:
         await engine.dispose()
     _engines.clear()
     _engine_loops.clear()
+
+
+def storage_error(exc: SQLAlchemyError) -> StorageError:
+    """A database error as an ApflowError with a hint: a missing table, a duplicate key or
+    another constraint the database refused, or any other storage failure."""
+    text = error_line(exc)
+    low = text.lower()
+    if "no such table" in low or "does not exist" in low or "undefinedtable" in low:
+        return StorageError(
+            f"the database has no apflow tables ({text})",
+            hint="open it with apflow.create_session(url) and a TaskRepository or TaskManager, "
+            "which create the tables on first use; if they were dropped, restart the process",
+        )
+    if "foreign key" in low:
+        return StorageError(
+            f"the database refused a reference between rows ({text})",
+            hint="a foreign key outside apflow's schema refused the write; store the row it "
+            "points at first, or drop that constraint",
+        )
+    if "unique" in low or "duplicate" in low or "primary key" in low:
+        return StorageError(
+            f"a row with this key is already stored ({text})",
+            hint="use a new task id (or none: a fresh one is made), or resume the stored tree",
+        )
+    return StorageError(
+        f"the database failed: {text}",
+        hint="check --db / APFLOW_DATABASE_URL and that the database is reachable and writable",
+    )

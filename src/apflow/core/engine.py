@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy import inspect as orm_state
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from apflow.core import events, hooks
 from apflow.core.config import default_max_concurrency
-from apflow.core.errors import ApflowError, TaskTreeError
+from apflow.core.errors import ApflowError, DuplicateTaskId
+from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import TaskModel, change, utcnow
 from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
@@ -35,6 +37,11 @@ from apflow.core.utils.logger import get_logger
 __all__ = ["StateListener", "TaskManager"]
 
 logger = get_logger(__name__)
+
+
+def is_unsaved(task: TaskModel) -> bool:
+    """True for a task made (``apflow.create_task``) and never stored or loaded."""
+    return orm_state(task).key is None
 
 
 class TaskManager:
@@ -81,37 +88,49 @@ class TaskManager:
         self._runner = runner
 
     async def distribute_task_tree(self, root: TaskTreeNode) -> TaskTreeNode:
-        """Run every task in ``root``'s node structure; returns the same node, updated."""
+        """Run every task in ``root``'s node structure; returns the same node, updated.
+
+        Tasks not stored yet (made with ``apflow.create_task``) are stored first, with the
+        node structure as their parent links, in one transaction after the tree's checks
+        passed. Raises TaskTreeError (nothing stored or run) or DuplicateTaskId.
+        """
         async with self._starting_run(root.task.id):
             await self._distribute(root)
         return root
 
     async def _distribute(self, root: TaskTreeNode) -> None:
+        repo = self.task_repository
+        await repo.ready()
         nodes = list(root.walk())
-        parents = {
-            n.task.id: n.parent.task.id
-            for n in nodes
-            if n.parent is not None and n.task.parent_id is None
-        }
-        if parents:  # the node structure is the organisational tree: persist it
-            await self.task_repository.apply_updates(
-                [{"id": tid, "parent_id": pid} for tid, pid in parents.items()]
-            )
-            for n in nodes:
-                if n.task.id in parents:
-                    set_committed_value(n.task, "parent_id", parents[n.task.id])
-        tasks = await self.task_repository.get_tasks_by_ids([n.task.id for n in nodes])
-        found = {t.id for t in tasks}
-        missing = [n.task.id for n in nodes if n.task.id not in found]
-        if missing:
-            raise TaskTreeError([f"task {tid} is not stored" for tid in missing])
-        order = {n.task.id: i for i, n in enumerate(nodes)}
-        tasks.sort(key=lambda t: order[t.id])
+        ids = [n.task.id for n in nodes]
+        twice = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
+        if twice:
+            raise DuplicateTaskId(twice[0], root.task.id, in_tree=True)
+        stored = {t.id: t for t in await repo.get_tasks_by_ids(ids)}
+        clash = [n.task for n in nodes if n.task.id in stored and is_unsaved(n.task)]
+        if clash:  # a new task with a stored one's id: raises DuplicateTaskId naming its tree
+            await repo.check_new_ids(clash)
+        new = [n.task for n in nodes if n.task.id not in stored]
+        links: dict[str, str] = {}  # the node structure is the organisational tree
+        for n in nodes:
+            if n.parent is not None and n.task.parent_id is None:
+                if n.task.id in stored:
+                    links[n.task.id] = n.parent.task.id
+                n.task.parent_id = n.parent.task.id
+        tasks = [stored.get(n.task.id, n.task) for n in nodes]
+        for task in tasks:
+            if task.id in links:
+                set_committed_value(task, "parent_id", links[task.id])
+
+        async def store() -> None:
+            if new or links:
+                await repo.store_new(new, links)
+
         if tasks[0].status == TaskStatus.CANCELLED:
             # Cancelled through the database (another process or manager) after it was
             # stored and before it started: a start must not undo that, as a resume would.
             self._cancel_at_start.add(root.task.id)
-        await self._run(tasks, root.task.id)
+        await self._run(tasks, root.task.id, store=store)
 
     async def run_tree(self, root_id: str) -> TaskTreeNode:
         """Run (or resume) the stored tree under ``root_id``; completed results are kept."""
@@ -195,7 +214,12 @@ class TaskManager:
     def is_running(self, root_id: str) -> bool:
         return root_id in self._runs
 
-    async def _run(self, tasks: list[TaskModel], root_id: str) -> None:
+    async def _run(
+        self,
+        tasks: list[TaskModel],
+        root_id: str,
+        store: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         run = TreeScheduler(
             self.task_repository,
             tasks,
@@ -211,11 +235,16 @@ class TaskManager:
             max_concurrency=self.max_concurrency,
             on_state_change=self.on_state_change,
         )
+        implied = self._imply_root_dependencies(tasks, root_id, run.task_runner.collects_outcomes)
         if root_id in self._cancel_at_start:
             run.cancelled = True
         self._runs[root_id] = run
         try:
             await run.check()
+            if store is not None:  # only a tree that passed its checks is stored
+                await store()
+            if implied:
+                await self.task_repository.apply_updates([{"id": root_id, "dependencies": implied}])
             # A cluster that cannot be reached fails here, before any change is stored.
             await self.runner.start()
             run.max_concurrency = self._concurrency_for(self.runner)
@@ -228,6 +257,28 @@ class TaskManager:
         finally:
             self._runs.pop(root_id, None)
             await self._release_runner(run)
+
+    @staticmethod
+    def _imply_root_dependencies(
+        tasks: list[TaskModel], root_id: str, collects: Callable[[TaskModel], bool]
+    ) -> list[dict] | None:
+        """Give an aggregator root (its executor collects outcomes) that declares no
+        dependencies those of :func:`implied_root_dependencies`.
+
+        Returns them when the stored root must be updated (a root not stored yet is stored
+        with them), else None.
+        """
+        root = next(t for t in tasks if t.id == root_id)
+        if not collects(root):
+            return None
+        implied = implied_root_dependencies(root_id, ((t.id, t.dependency_ids()) for t in tasks))
+        if not implied:
+            return None
+        if is_unsaved(root):
+            root.dependencies = implied
+            return None
+        set_committed_value(root, "dependencies", implied)
+        return implied
 
     async def _release_runner(self, run: TreeScheduler) -> None:
         try:

@@ -73,8 +73,31 @@ class TaskTreeError(ApflowError):
         self.problems = list(problems)
         super().__init__(
             "task tree cannot run: " + "; ".join(self.problems),
-            hint="fix the dependencies listed above; nothing was executed or changed",
+            hint="fix the problems listed (each names its task); nothing was executed or stored",
         )
+
+
+class StorageError(ApflowError):
+    """The database refused a write or read: a duplicate id, a missing table, a constraint."""
+
+
+class DuplicateTaskId(StorageError):
+    """A new task has the id of a task that is already stored (or of another task of its tree)."""
+
+    def __init__(self, task_id: str, root_id: str | None = None, *, in_tree: bool = False) -> None:
+        self.task_id = task_id
+        self.root_id = root_id
+        if in_tree:
+            message = f"task id {task_id!r} is used twice in tree {root_id}"
+            hint = "give each task of the tree its own id"
+        else:
+            where = f" in tree {root_id}" if root_id else ""
+            message = f"task id {task_id!r} already exists{where}"
+            hint = (
+                "use a new id (or none: a fresh one is made), or resume that tree with "
+                "run_tree(root_id) / `apflow run --task ROOT_ID`"
+            )
+        super().__init__(message, hint=hint)
 
 
 class InvalidTransition(ApflowError):

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from jsonschema import Draft202012Validator
-
+from apflow.core.input_schema import input_error
 from apflow.core.results import completed, failed
 
 __all__ = [
@@ -141,13 +140,8 @@ class BaseTask:
 
     def validate_inputs(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
         """Check inputs against the input schema; a failed result dict, or None when valid."""
-        validator = Draft202012Validator(self.get_input_schema())
-        errors = sorted(validator.iter_errors(inputs), key=lambda e: list(e.absolute_path))
-        if not errors:
-            return None
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "inputs"
-        return failed(f"invalid input at {where}: {first.message}", "validation_error")
+        problem = input_error(self.get_input_schema(), inputs)
+        return None if problem is None else failed(problem, "validation_error")
 
 
 class ExecutableTask(BaseTask):

@@ -1,6 +1,9 @@
-"""Graph algorithms shared by the engine's pre-run checks and the spec validator."""
+"""Graph algorithms shared by the engine's pre-run checks, the spec validator and the views."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 
 def strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
@@ -48,3 +51,26 @@ def strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
                         break
                 components.append(component)
     return components
+
+
+def implied_root_dependencies(
+    root_id: str, tasks: Iterable[tuple[str, Iterable[str]]]
+) -> list[dict[str, Any]]:
+    """What an aggregator root that declares no dependencies depends on: every other task.
+
+    ``tasks`` is ``(task id, ids it depends on)`` for each task of the tree, root included.
+    Required on the sinks (tasks nothing else depends on), optional on the others, so the
+    root runs last and sees every outcome, and a failure that an optional dependent absorbed
+    does not fail it. Empty when the root declares dependencies, is alone, or something
+    depends on it (it is then where the tree starts, not where it ends).
+    """
+    pairs = [(task_id, list(deps)) for task_id, deps in tasks]
+    depended_on = {d for _, deps in pairs for d in deps}
+    own = next((deps for task_id, deps in pairs if task_id == root_id), None)
+    if own or root_id in depended_on:
+        return []
+    return [
+        {"id": task_id, "required": task_id not in depended_on}
+        for task_id, _ in pairs
+        if task_id != root_id
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -84,8 +84,12 @@ async def _call(fn: Callable, args: tuple, kind: str, task: Any) -> None:
 
 
 async def run_pre_hooks(task: Any) -> None:
-    for fn in list(_pre_hooks):
-        await _call(fn, (task,), "pre", task)
+    """Run the pre-hooks in order; repository reads between them keep ``task.inputs``."""
+    repository = _hook_repository.get()
+    kept = repository.keeping_inputs(task) if repository is not None else nullcontext()
+    with kept:
+        for fn in list(_pre_hooks):
+            await _call(fn, (task,), "pre", task)
 
 
 async def run_post_hooks(task: Any, inputs: dict, result: dict) -> None:

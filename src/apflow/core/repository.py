@@ -7,88 +7,57 @@ be used by two coroutines at once, and hooks share the engine's session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from apflow.core.batch_writes import UPDATABLE as _UPDATABLE
 from apflow.core.batch_writes import group_updates, write_orm, write_sqlite
-from apflow.core.database import ensure_schema, write_lock
-from apflow.core.errors import ApflowError, TaskNotFound
-from apflow.core.models import (
-    MAX_ID,
-    MAX_NAME,
-    MAX_PRIORITY,
-    MAX_USER_ID,
-    MIN_PRIORITY,
-    TaskModel,
-    new_id,
-    utcnow,
+from apflow.core.database import ensure_schema, storage_error, write_lock
+from apflow.core.errors import ApflowError, DuplicateTaskId, TaskNotFound
+from apflow.core.models import TaskModel, utcnow
+from apflow.core.new_task import (  # noqa: F401  (expand_bare_ids: re-exported)
+    check_priority,
+    check_text_fields,
+    create_task,
+    expand_bare_ids,
+    normalize_dependencies,
 )
-from apflow.core.states import TaskStatus, check_transition
-from apflow.core.task_fields import expand_bare_ids
+from apflow.core.states import check_transition
 
 
-def normalize_dependencies(dependencies: Iterable[Any] | None) -> list[dict[str, Any]]:
-    """Accept ``"id"`` or ``{"id", "required"}`` entries; return ``[{"id", "required"}]``."""
-    out: list[dict[str, Any]] = []
-    expanded = expand_bare_ids(dependencies)
-    for dep in expanded if isinstance(expanded, list) else list(expanded):
-        if isinstance(dep, dict) and isinstance(dep.get("id"), str):
-            out.append({"id": dep["id"], "required": bool(dep.get("required", True))})
-        elif hasattr(dep, "id"):  # a TaskModel or spec object
-            out.append({"id": dep.id, "required": bool(getattr(dep, "required", True))})
-        else:
-            raise ApflowError(
-                f"bad dependency entry {dep!r}",
-                hint='use a task id string or {"id": "...", "required": true}',
-            )
-    return out
+def _storage_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Raise a database error of ``fn`` as a StorageError (an ApflowError with a hint)."""
 
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
 
-def check_priority(priority: Any) -> int:
-    if (
-        isinstance(priority, bool)
-        or not isinstance(priority, int)
-        or not MIN_PRIORITY <= priority <= MAX_PRIORITY
-    ):
-        raise ApflowError(
-            f"priority must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got {priority!r}",
-            hint="0 = most urgent, 2 = normal (default), 3 = low",
-        )
-    return priority
-
-
-_TEXT_LIMITS = {"name": MAX_NAME, "user_id": MAX_USER_ID, "id": MAX_ID, "parent_id": MAX_ID}
-
-
-def check_text_fields(fields: dict[str, Any]) -> None:
-    """Refuse a name or id every database would not store as given.
-
-    Why: SQLite stores any length and NUL characters in these VARCHAR columns, PostgreSQL
-    refuses both; checking here makes the two behave the same, with a clear message.
-    """
-    for field, limit in _TEXT_LIMITS.items():
-        value = fields.get(field)
-        if not isinstance(value, str):
-            continue
-        if len(value) > limit:
-            raise ApflowError(
-                f"task {field} is {len(value)} characters long; at most {limit} are stored",
-                hint=f"shorten the {field}",
-            )
-        if "\x00" in value:
-            raise ApflowError(f"task {field} contains a NUL character", hint="remove it")
+    return wrapper
 
 
 class TaskRepository:
-    """Create, read and update tasks on one async session."""
+    """Create, read and update tasks on one async session.
+
+    No SQLAlchemy error leaves it: a duplicate id raises DuplicateTaskId, a missing table,
+    a refused constraint or any other database failure StorageError.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _wrap_public_coroutines(cls)
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -107,12 +76,43 @@ class TaskRepository:
     def _count_refresh(self) -> None:
         self.session.info["apflow_refreshes"] += 1
 
+    @contextmanager
+    def keeping_inputs(self, task: TaskModel) -> Iterator[None]:
+        """While inside, reads on this session keep ``task.inputs`` as they are in memory.
+
+        Why: reads refresh loaded tasks from the database (``populate_existing``); a pre-hook
+        that reads the task it runs for would otherwise lose the ``task.inputs`` changes of
+        the hooks before it, which are stored only once every pre-hook has run.
+        """
+        kept = self.session.info.setdefault("apflow_kept", {})
+        kept[id(task)] = task
+        try:
+            yield
+        finally:
+            kept.pop(id(task), None)
+
+    @contextmanager
+    def _refreshing(self) -> Iterator[None]:
+        """Count a refreshing read and put kept inputs back after it (see keeping_inputs)."""
+        self._count_refresh()
+        kept = self.session.info.get("apflow_kept")
+        saved = [(t, t.__dict__.get("inputs")) for t in kept.values()] if kept else []
+        try:
+            yield
+        finally:
+            for task, inputs in saved:
+                set_committed_value(task, "inputs", inputs)
+
     @property
     def lock(self) -> asyncio.Lock:
         return self._lock
 
     async def _ready(self) -> None:
         await ensure_schema(self.session.bind)  # type: ignore[arg-type]
+
+    async def ready(self) -> None:
+        """Create the tables if the database has none yet (every read and write does this)."""
+        await self._ready()
 
     @asynccontextmanager
     async def dedicated_writer(self) -> AsyncIterator[None]:
@@ -138,40 +138,36 @@ class TaskRepository:
 
     # -- writes -------------------------------------------------------------------------
 
-    def _build(
-        self,
-        name: str,
-        *,
-        user_id: str | None = None,
-        parent_id: str | None = None,
-        dependencies: Iterable[Any] | None = None,
-        priority: int = 2,
-        inputs: dict[str, Any] | None = None,
-        schemas: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        id: str | None = None,
-    ) -> TaskModel:
-        if not isinstance(name, str) or not name.strip():
-            raise ApflowError("task name must be a non-empty string")
-        if inputs is not None and not isinstance(inputs, dict):
-            raise ApflowError(f"task inputs must be a dict, got {type(inputs).__name__}")
-        check_text_fields({"name": name, "user_id": user_id, "parent_id": parent_id, "id": id})
-        now = utcnow()
-        return TaskModel(
-            id=id or new_id(),
-            name=name,
-            user_id=user_id,
-            parent_id=parent_id,
-            dependencies=normalize_dependencies(dependencies),
-            priority=check_priority(priority),
-            inputs=dict(inputs or {}),
-            schemas=dict(schemas or {}),
-            params=dict(params or {}),
-            status=TaskStatus.PENDING.value,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
+    def _build(self, name: str, **fields: Any) -> TaskModel:
+        return create_task(name, **fields)
+
+    async def check_new_ids(self, tasks: Sequence[TaskModel]) -> None:
+        """Raise DuplicateTaskId if any of ``tasks`` (not stored yet) has a stored id."""
+        async with self._lock:
+            await self._check_new_ids(tasks)
+
+    async def _check_new_ids(self, tasks: Sequence[TaskModel]) -> None:
+        """Refuse new tasks whose id is stored already, naming the stored task's tree."""
+        ids = [t.id for t in tasks]
+        if len(set(ids)) < len(ids):
+            twice = next(i for i in ids if ids.count(i) > 1)
+            raise DuplicateTaskId(twice, in_tree=True)
+        with self.session.no_autoflush:
+            rows = (
+                await self.session.execute(
+                    select(TaskModel.id, TaskModel.parent_id).where(TaskModel.id.in_(ids))
+                )
+            ).all()
+        if not rows:
+            return
+        task_id, parent = rows[0]
+        root = task_id
+        while parent is not None:  # the stored task's tree, for the hint
+            root = parent
+            parent = (
+                await self.session.execute(select(TaskModel.parent_id).where(TaskModel.id == root))
+            ).scalar_one_or_none()
+        raise DuplicateTaskId(task_id, root)
 
     async def _check_same_tree(self, tasks: Sequence[TaskModel]) -> None:
         """Refuse a dependency on a task that belongs to another tree.
@@ -239,6 +235,7 @@ class TaskRepository:
         task = self._build(name, **fields)
         await self._ready()
         async with self._lock:
+            await self._check_new_ids([task])
             await self._check_same_tree([task])
             self.session.add(task)
             async with write_lock(self.session.bind):
@@ -250,6 +247,7 @@ class TaskRepository:
         tasks = [self._build(**row) for row in rows]
         await self._ready()
         async with self._lock:
+            await self._check_new_ids(tasks)
             await self._check_same_tree(tasks)
             try:
                 self.session.add_all(tasks)
@@ -259,6 +257,25 @@ class TaskRepository:
                 await self.session.rollback()
                 raise
         return tasks
+
+    async def store_new(
+        self, tasks: Sequence[TaskModel], parent_links: dict[str, str] | None = None
+    ) -> None:
+        """Store ``tasks`` (made, not stored) and set ``parent_id`` of stored tasks
+        (``{task_id: parent_id}``), in one transaction: all of it or nothing."""
+        await self._ready()
+        await self.check_new_ids(tasks)
+        async with self._lock, write_lock(self.session.bind):
+            try:
+                self.session.add_all(tasks)
+                for task_id, parent_id in (parent_links or {}).items():
+                    await self.session.execute(
+                        update(TaskModel).where(TaskModel.id == task_id).values(parent_id=parent_id)
+                    )
+                await self.session.commit()
+            except BaseException:
+                await self.session.rollback()
+                raise
 
     async def update_task(self, task_id: str, **fields: Any) -> TaskModel:
         """Change fields of one task and commit. Status changes must be legal transitions."""
@@ -317,6 +334,7 @@ class TaskRepository:
         if not updates:
             return
         groups = group_updates(updates)
+        await self._ready()
         async with self._lock, write_lock(self.session.bind):
             if self._writer is not None and self._writer.dialect.name == "sqlite":
                 await write_sqlite(self._writer, groups)
@@ -348,8 +366,7 @@ class TaskRepository:
         """The task with this id (fresh from the database), or None."""
         await self._ready()
         async with self._lock:
-            self._count_refresh()
-            with self.session.no_autoflush:
+            with self._refreshing(), self.session.no_autoflush:
                 return await self.session.get(TaskModel, task_id, populate_existing=True)
 
     async def require_task(self, task_id: str) -> TaskModel:
@@ -370,8 +387,7 @@ class TaskRepository:
         async with self._lock:
             # Reads never autoflush: an unsaved change would open a write transaction on
             # the session's connection and block the engine's writer (SQLite has one writer).
-            self._count_refresh()
-            with self.session.no_autoflush:
+            with self._refreshing(), self.session.no_autoflush:
                 result = await self.session.execute(stmt.execution_options(populate_existing=True))
                 return list(result.scalars().all())
 
@@ -493,3 +509,12 @@ class TaskRepository:
         for root, status, number in rows:
             counts[root][status] = number
         return counts
+
+
+def _wrap_public_coroutines(cls: type) -> None:
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(value):
+            setattr(cls, name, _storage_errors(value))
+
+
+_wrap_public_coroutines(TaskRepository)

@@ -20,6 +20,7 @@ from apflow.core import hooks, references
 from apflow.core.config import default_task_timeout
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.executor import DependencyOutcome, TaskContext
+from apflow.core.input_schema import input_error
 from apflow.core.models import TaskModel
 from apflow.core.registry import ExecutorRegistry
 from apflow.core.results import failed
@@ -130,11 +131,13 @@ class TaskRunner:
             outcome = failed(str(exc), "reference_error")
             await hooks.run_post_hooks(task, dict(task.inputs or {}), outcome)
             return outcome
+        executor, refusal = None, None
         try:
             executor = self.registry.get(task.executor_id)
         except ExecutorNotFound as exc:
             outcome = failed(str(exc), "executor_not_found")
         else:
+            injected = set()
             for dep in deps:
                 if (
                     dep.status == TaskStatus.COMPLETED
@@ -142,6 +145,14 @@ class TaskRunner:
                     and executor.accepts_input(dep.key)
                 ):
                     inputs[dep.key] = dep.result
+                    injected.add(dep.key)
+            # After references resolved, on what execute would receive; the dependency
+            # results the engine added are the executor's to read, not the author's inputs.
+            schema = executor.get_input_schema()
+            refusal = input_error(schema, inputs, injected=frozenset(injected))
+        if executor is not None and refusal is not None:
+            outcome = failed(refusal, "invalid_inputs")
+        elif executor is not None:
             executor.context = TaskContext(
                 task=task,
                 dependencies=deps,

@@ -1,60 +1,33 @@
 """``create_task`` and ``run_tasks``: the guide's way of building a tree in Python.
 
 The best-practices guide writes ``fetch = create_task(name="fetch_data", ...)`` and then
-refers to ``fetch.id`` in other tasks' dependencies. :func:`create_task` builds such a
-task without storing it; :func:`run_tasks` validates a list of them, adds the aggregator
-root when there is none, stores them with the ids they already have, and runs them.
+refers to ``fetch.id`` in other tasks' dependencies. :func:`create_task` (the core's, kept
+importable from here) builds such a task without storing it; :func:`run_tasks` validates a
+list of them, adds the aggregator root when there is none, stores them with the ids they
+already have, and runs them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import DEFAULT_PRIORITY, TaskModel, new_id
+from apflow.core.new_task import create_task
 from apflow.core.registry import ExecutorRegistry
-from apflow.core.repository import expand_bare_ids
 from apflow.service.trees import Service
 from apflow.spec import AGGREGATOR
 
-
-def create_task(
-    name: str,
-    *,
-    executor: str | None = None,
-    inputs: dict[str, Any] | None = None,
-    dependencies: list[Any] | None = None,
-    parent_id: str | None = None,
-    priority: int = DEFAULT_PRIORITY,
-    params: dict[str, Any] | None = None,
-    schemas: dict[str, Any] | None = None,
-    id: str | None = None,
-) -> TaskModel:
-    """A new task, not stored yet: give a list of them to :func:`run_tasks`.
-
-    The executor is ``executor`` (or ``schemas["method"]``), else the task's ``name``, as in
-    the guide where ``create_task(name="fetch_data")`` runs the executor ``fetch_data``.
-    ``dependencies`` take task ids or ``{"id": ..., "required": bool}``.
-    """
-    method = executor or (schemas or {}).get("method") or name
-    return TaskModel(
-        id=id or new_id(),
-        name=name,
-        parent_id=parent_id,
-        dependencies=expand_bare_ids(
-            [d.id if isinstance(d, TaskModel) else d for d in dependencies or []]
-        ),
-        priority=priority,
-        schemas={**(schemas or {}), "method": method},
-        inputs=dict(inputs or {}),
-        params=dict(params or {}),
-        status="pending",
-        attempts=0,
-    )
+__all__ = ["create_task", "run_tasks", "tree_of"]
 
 
 def tree_of(tasks: list[TaskModel]) -> list[dict[str, Any]]:
     """The tasks as a tree (flat list), with an aggregator root over the top-level ones
-    added unless the tasks already have a single aggregator root."""
+    added unless the tasks already have a single aggregator root.
+
+    The added root depends on every task: required on the sinks (tasks nothing else
+    depends on), optional on the others.
+    """
     rows = [
         {
             "id": t.id,
@@ -74,12 +47,12 @@ def tree_of(tasks: list[TaskModel]) -> list[dict[str, Any]]:
     root_id = new_id()
     for row in top:
         row["parent_id"] = root_id
-    root = {
-        "id": root_id,
-        "name": "root",
-        "schemas": {"method": AGGREGATOR},
-        "dependencies": [{"id": r["id"], "required": True} for r in top],
-    }
+    root: dict[str, Any] = {"id": root_id, "name": "root", "schemas": {"method": AGGREGATOR}}
+    # The engine's rule for an aggregator root that declares nothing, written out: required
+    # on the sinks, optional on the rest, so a failure an optional dependent absorbed (the
+    # guide's fallback) does not fail the tree, and the root still reports it.
+    pairs = [(root_id, [])] + [(r["id"], [d["id"] for d in r["dependencies"]]) for r in rows]
+    root["dependencies"] = implied_root_dependencies(root_id, pairs)
     return [root, *rows]
 
 

@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from apflow.core.errors import ApflowError
+from apflow.core.errors import ApflowError, ExecutorNotFound
+from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import TaskModel
+from apflow.core.registry import default_registry
 from apflow.core.tree import TaskTreeNode
-from apflow.spec.models import TaskTreeSpec
+from apflow.spec.models import AGGREGATOR, TaskTreeSpec
 from apflow.spec.parse import parse_tree
 
 FORMATS = ("text", "mermaid", "json")
@@ -31,10 +33,35 @@ class _Row:
     parent: str | None
     deps: list[tuple[str, bool]] = field(default_factory=list)
     status: str | None = None
+    implied: bool = False  # deps not declared: the root's implied ones
+
+
+def _with_implied(rows: list[_Row]) -> list[_Row]:
+    """An aggregator root that declares no dependencies shows those it has anyway (the
+    engine's rule, :func:`~apflow.core.graphs.implied_root_dependencies`)."""
+    keys = {r.key for r in rows}
+    roots = [r for r in rows if r.parent is None or r.parent not in keys]
+    if len(roots) == 1 and not roots[0].deps and _collects(roots[0].executor):
+        pairs = ((r.key, [d for d, _ in r.deps]) for r in rows)
+        implied = implied_root_dependencies(roots[0].key, pairs)
+        if implied:
+            roots[0].deps = [(d["id"], d["required"]) for d in implied]
+            roots[0].implied = True
+    return rows
+
+
+def _collects(executor: str) -> bool:
+    """Whether the executor collects its dependencies' outcomes (the aggregator)."""
+    try:
+        return bool(default_registry.get_class(executor).collects_outcomes)
+    except ExecutorNotFound:
+        return executor == AGGREGATOR
 
 
 def _rows(tree: Any) -> tuple[list[_Row], list[dict[str, Any]]]:
-    if isinstance(tree, TaskTreeNode):
+    links: dict[str, str] = {}
+    if isinstance(tree, TaskTreeNode):  # the node structure is the organisational tree
+        links = {n.task.id: n.parent.task.id for n in tree.walk() if n.parent is not None}
         tree = tree.tasks()
     if isinstance(tree, list) and tree and all(isinstance(t, TaskModel) for t in tree):
         rows = [
@@ -43,13 +70,13 @@ def _rows(tree: Any) -> tuple[list[_Row], list[dict[str, Any]]]:
                 t.spec_id,
                 t.name,
                 t.executor_id,
-                t.parent_id,
+                t.parent_id or links.get(t.id),
                 [(d["id"], d.get("required", True)) for d in t.dependencies or []],
                 t.status,
             )
             for t in tree
         ]
-        return rows, [t.to_dict() for t in tree]
+        return _with_implied(rows), [t.to_dict() for t in tree]
     spec = tree if isinstance(tree, TaskTreeSpec) else parse_tree(tree)
     rows = [
         _Row(
@@ -62,7 +89,7 @@ def _rows(tree: Any) -> tuple[list[_Row], list[dict[str, Any]]]:
         )
         for t in spec.tasks
     ]
-    return rows, spec.to_list()
+    return _with_implied(rows), spec.to_list()
 
 
 def render_tree(tree: Any, fmt: str = "text") -> str:
@@ -85,7 +112,7 @@ def _line(row: _Row, labels: dict[str, str]) -> str:
     parts.append(f"[{row.executor}]")
     if row.deps:
         shown = [labels.get(d, d) + ("" if req else " (optional)") for d, req in row.deps]
-        parts.append("after: " + ", ".join(shown))
+        parts.append(("after (implied): " if row.implied else "after: ") + ", ".join(shown))
     if row.status:
         parts.append(f"- {row.status}")
     return "  ".join(parts)
