@@ -138,6 +138,19 @@ class BaseTask:
 
     # -- helpers for executors ------------------------------------------------------------
 
+    def input_refusal(
+        self, inputs: dict[str, Any], injected: frozenset[str] = frozenset()
+    ) -> str | None:
+        """Why the engine must not call :meth:`execute` with ``inputs`` (None: it may).
+
+        The engine asks this after references are resolved; ``injected`` are the dependency
+        results it added. The default is the input schema, by the same rule as
+        ``validate_tree``. Override only for an executor whose schema cannot judge resolved
+        values (the evals' simulated tools, fed made-up upstream results) and that checks
+        its inputs in ``execute`` instead.
+        """
+        return input_error(self.get_input_schema(), inputs, injected=injected)
+
     def validate_inputs(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
         """Check inputs against the input schema; a failed result dict, or None when valid."""
         problem = input_error(self.get_input_schema(), inputs)

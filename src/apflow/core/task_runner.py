@@ -20,7 +20,6 @@ from apflow.core import hooks, references
 from apflow.core.config import default_task_timeout
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.executor import DependencyOutcome, TaskContext
-from apflow.core.input_schema import input_error
 from apflow.core.models import TaskModel
 from apflow.core.registry import ExecutorRegistry
 from apflow.core.results import failed
@@ -148,8 +147,7 @@ class TaskRunner:
                     injected.add(dep.key)
             # After references resolved, on what execute would receive; the dependency
             # results the engine added are the executor's to read, not the author's inputs.
-            schema = executor.get_input_schema()
-            refusal = input_error(schema, inputs, injected=frozenset(injected))
+            refusal = executor.input_refusal(inputs, frozenset(injected))
         if executor is not None and refusal is not None:
             outcome = failed(refusal, "invalid_inputs")
         elif executor is not None:

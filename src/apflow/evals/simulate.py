@@ -120,7 +120,11 @@ def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
             return failed(f"{tool['name']}: output schema gives no value", "simulation_error")
         return completed(value)
 
+    def input_refusal(self: BaseTask, inputs: dict[str, Any], injected: Any = None) -> None:
+        return None  # execute checks, knowing which values are made-up upstream results
+
     attrs = {
+        "input_refusal": input_refusal,
         "effects": tool.get("effects"),
         "effect": _effect_of(tool),
         "id": tool["name"],
