@@ -315,3 +315,70 @@ async def test_no_time_left_is_a_clear_error_not_a_silent_wait(builtins):
         )
     assert "time budget" in str(caught.value)
     assert "APFLOW_GENERATION_TIMEOUT" in caught.value.hint
+
+
+DEMO = (
+    "Collect this machine's CPU, memory and disk facts in parallel, one task each, "
+    "and report them together."
+)
+
+
+async def test_one_task_each_splits_a_task_that_lists_the_items(builtins):
+    """The demo's request: the 1.5B model wrote one task with three sections."""
+    one = answer(
+        {
+            "id": "t1",
+            "schemas": {"method": "system_info_executor"},
+            "inputs": {"sections": ["cpu", "memory", "disk"]},
+        }
+    )
+    result = await generate_tree(DEMO, client=ScriptedClient([one]), registry=builtins)
+    working = [t for t in result.tree.tasks if t.executor == "system_info_executor"]
+    assert [t.inputs["sections"] for t in working] == [["cpu"], ["memory"], ["disk"]]
+    assert all(t.dependencies == [] for t in working)  # in parallel, as asked
+    assert set(result.tree.roots()[0].dependency_ids()) == {t.id for t in working}
+    # without the words, one task stays one task
+    plain = await generate_tree(
+        DEMO.replace(", one task each", ""), client=ScriptedClient([one]), registry=builtins
+    )
+    assert len([t for t in plain.tree.tasks if t.id != "root"]) == 1
+
+
+async def test_a_fallback_is_shown_and_kept_as_the_guide_writes_it(builtins):
+    """'If that fails, use B': B waits optionally on A, the last step on both."""
+    from apflow.generator import prompting
+    from apflow.generator.api import build_offer
+    from apflow.spec import default_policy
+
+    request = (
+        "Get https://api.example.com/prices; if that fails use https://backup.example.com/prices "
+        "instead, then summarise whichever worked with the LLM"
+    )
+    offer = build_offer(request, builtins, default_policy(), None, 20)
+    from apflow.generator.examples import for_prompt
+
+    shown = prompting.render_messages(
+        "single_shot.j2",
+        catalogue=offer.text,
+        examples=[for_prompt(e) for e in offer.examples],
+        requirement=request,
+    )
+    system = shown[0]["content"]
+    assert '"dependencies":[{"id":"t1","required":false}]' in system  # B on A, in the example
+    guide_tree = answer(
+        get("t1", "https://api.example.com/prices"),
+        {
+            **get("t2", "https://backup.example.com/prices"),
+            "dependencies": [{"id": "t1", "required": False}],
+        },
+        {
+            "id": "t3",
+            "schemas": {"method": "llm_executor"},
+            "inputs": {"prompt": "Summarise: ${t1.result.json} ${t2.result.json}"},
+            "dependencies": [{"id": "t1", "required": False}, {"id": "t2", "required": False}],
+        },
+    )
+    result = await generate_tree(request, client=ScriptedClient([guide_tree]), registry=builtins)
+    assert deps(result, "t2") == [("t1", False)]
+    assert deps(result, "t3") == [("t1", False), ("t2", False)]
+    assert not any("now runs after" in f for f in result.fixes)  # reads: no barrier added

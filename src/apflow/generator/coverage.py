@@ -246,3 +246,69 @@ def _replaced(value: Any, url: str, reference: str) -> Any:
     if isinstance(value, list):
         return [_replaced(v, url, reference) for v in value]
     return value
+
+
+#: A request that asks for one task per item ("one task each", "each in its own task",
+#: "separately", "one per item").
+_EACH = re.compile(
+    r"\bone (?:task|step|call|request) (?:each|per|for each)\b|\beach in its own\b"
+    r"|\bseparately\b|\bseparate (?:tasks|steps|calls|requests)\b",
+    re.IGNORECASE,
+)
+
+
+def one_task_each(spec: TaskTreeSpec, requirement: str) -> tuple[TaskTreeSpec, list[str]]:
+    """Split a task whose input lists several items into one task per item, when the request
+    asks for one task each.
+
+    The demo's request ("collect CPU, memory and disk facts in parallel, one task each")
+    got one task with ``sections: [cpu, memory, disk]`` from the 1.5B model, whatever the
+    prompt said. Only a task nothing depends on is split (a reference to its result could
+    not say which part it meant), and only a list of literal scalars.
+    """
+    if not _EACH.search(requirement):
+        return spec, []
+    needed = {d.id for t in spec.tasks for d in t.dependencies}
+    tasks = list(spec.tasks)
+    fixes: list[str] = []
+    for task in list(tasks):
+        if task.executor == AGGREGATOR or task.id in needed:
+            continue
+        lists = [
+            (key, value)
+            for key, value in task.inputs.items()
+            if isinstance(value, list)
+            and len(value) > 1
+            and all(isinstance(v, str | int | float) and "${" not in str(v) for v in value)
+        ]
+        if len(lists) != 1:
+            continue
+        key, items = lists[0]
+        at = tasks.index(task)
+        clones = []
+        for n, item in enumerate(items):
+            clone_id = (
+                task.id if n == 0 else _next_id(TaskTreeSpec.model_construct(tasks=tasks + clones))
+            )
+            clones.append(
+                task.model_copy(update={"id": clone_id, "inputs": {**task.inputs, key: [item]}})
+            )
+        tasks[at : at + 1] = clones
+        added = [c.id for c in clones[1:]]
+        for index, other in enumerate(tasks):
+            if other.parent_id is None and other.executor == AGGREGATOR:
+                tasks[index] = other.model_copy(
+                    update={
+                        "dependencies": [
+                            *other.dependencies,
+                            *(DependencySpec(id=i) for i in added),
+                        ]
+                    }
+                )
+        fixes.append(
+            f"{task.id}: split into {', '.join([task.id, *added])}, one per item of {key} "
+            "(the request asks for one task each)"
+        )
+    if not fixes:
+        return spec, []
+    return TaskTreeSpec(tasks=tasks), fixes

@@ -18,7 +18,7 @@ from apflow.core.errors import GenerationError
 from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
-from apflow.generator.coverage import invented_urls, pasted_urls_fetched
+from apflow.generator.coverage import invented_urls, one_task_each, pasted_urls_fetched
 from apflow.generator.examples import compact, working_tasks
 from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
@@ -165,6 +165,8 @@ class Generation:
         covered, fixes, warnings = pasted_urls_fetched(spec, self.requirement)
         self.warnings.extend(warnings)
         spec = self._kept_if_valid(spec, covered, fixes, "fetching pasted URLs")
+        split, fixes = one_task_each(spec, self.requirement)
+        spec = self._kept_if_valid(spec, split, fixes, "one task per item")
         ordered, fixes = ordered_by_effects(spec, self.registry)
         spec = self._kept_if_valid(spec, ordered, fixes, "side-effect ordering")
         self.warnings.extend(self.watch.notes if self.watch else [])
@@ -181,9 +183,15 @@ class Generation:
         if not fixes:
             return before
         report = validate_tree(after, self.registry, policy=self.policy)
-        if not report.valid:
-            logger.warning("%s made the tree invalid (%s); kept it as it was", what, report)
-            return before
+        if not report.valid:  # e.g. a split root-less tree now needs a root: repair adds it
+            repaired, more = _deterministic_repair(after, report, self.registry)
+            if (
+                repaired is None
+                or not validate_tree(repaired, self.registry, policy=self.policy).valid
+            ):
+                logger.warning("%s made the tree invalid (%s); kept it as it was", what, report)
+                return before
+            after, fixes = repaired, [*fixes, *more]
         self.fixes.extend(fixes)
         return after
 
