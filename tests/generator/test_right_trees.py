@@ -382,3 +382,106 @@ async def test_a_fallback_is_shown_and_kept_as_the_guide_writes_it(builtins):
     assert deps(result, "t2") == [("t1", False)]
     assert deps(result, "t3") == [("t1", False), ("t2", False)]
     assert not any("now runs after" in f for f in result.fixes)  # reads: no barrier added
+
+
+@pytest.fixture
+def business_tools():
+    """NESTFUL's shape: a search returns ids in a list; the reviews API needs one."""
+    from apflow.core.executor import BaseTask
+    from apflow.core.registry import ExecutorRegistry
+    from apflow.executors.aggregate import AggregateResultsExecutor
+
+    class BusinessSearch(BaseTask):
+        id = "business_search"
+        description = "Search local businesses"
+        input_schema = {
+            "type": "object",
+            "properties": {"query": {"type": "string"}},
+            "required": ["query"],
+        }
+        output_schema = {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"business_id": {"type": "string"}, "name": {}},
+                    },
+                }
+            },
+        }
+
+    class BusinessReviews(BaseTask):
+        id = "business_reviews"
+        description = "Reviews of one business"
+        input_schema = {
+            "type": "object",
+            "properties": {"business_id": {"type": "string"}, "limit": {"type": "integer"}},
+            "required": ["business_id"],
+        }
+
+    registry = ExecutorRegistry()
+    for cls in (AggregateResultsExecutor, BusinessSearch, BusinessReviews):
+        registry.register(cls)
+    return registry
+
+
+GROOMERS = "Find me pet groomers near Sydney, Australia and their reviews"
+SEARCH = {
+    "id": "t1",
+    "schemas": {"method": "business_search"},
+    "inputs": {"query": "pet groomers Sydney"},
+}
+
+
+def reviews(tid: str, business_id: str, *deps: str) -> dict:
+    task = {
+        "id": tid,
+        "schemas": {"method": "business_reviews"},
+        "inputs": {"business_id": business_id, "limit": 20},
+    }
+    return {**task, "dependencies": list(deps)} if deps else task
+
+
+async def test_a_made_up_id_is_wired_to_the_lookup_that_returns_it(business_tools):
+    client = ScriptedClient([answer(SEARCH, reviews("t2", "Sydney pet groomer"))])
+    result = await generate_tree(GROOMERS, client=client, registry=business_tools)
+    task = result.tree.get("t2")
+    assert task.inputs["business_id"] == "${t1.result.data[0].business_id}"
+    assert task.dependency_ids() == ["t1"]
+    assert result.stats.llm_calls == 1
+
+
+async def test_a_missing_lookup_is_asked_for_once_with_a_hint(business_tools):
+    client = ScriptedClient(
+        [
+            answer(reviews("t1", "Sydney pet groomer")),
+            answer(SEARCH, reviews("t2", "${t1.result.data[0].business_id}", "t1")),
+        ]
+    )
+    result = await generate_tree(GROOMERS, client=client, registry=business_tools)
+    assert [t.executor for t in result.tree.tasks if t.id != "root"] == [
+        "business_search",
+        "business_reviews",
+    ]
+    assert result.stats.llm_calls == 2 and result.warnings == []
+    reask = client.history[1]["messages"][-1]["content"]
+    assert "[invented_value]" in reask and "add a business_search task before it" in reask
+
+
+async def test_a_reask_that_does_no_better_keeps_the_first_tree_with_a_warning(business_tools):
+    first = answer(reviews("t1", "Sydney pet groomer"))
+    client = ScriptedClient([first, answer(reviews("t1", "another made-up id"))])
+    result = await generate_tree(GROOMERS, client=client, registry=business_tools)
+    assert result.tree.get("t1").inputs["business_id"] == "Sydney pet groomer"
+    assert result.stats.llm_calls == 2
+    assert any("is not in the request" in w for w in result.warnings)
+
+
+async def test_an_id_the_request_gives_is_not_made_up(business_tools):
+    client = ScriptedClient([answer(reviews("t1", "ChIJ123"))])
+    result = await generate_tree(
+        "show the reviews of business ChIJ123", client=client, registry=business_tools
+    )
+    assert result.stats.llm_calls == 1 and result.warnings == []

@@ -131,6 +131,7 @@ async def generate_tree(
     llm = client if client is not None else get_client(model)
     budget = generation_budget() if time_budget is None else time_budget
     gen = Generation(llm, registry, allowed, requirement, on_event=on_event)
+    gen.offered = offer.entries
     if budget and budget > 0:
         gen.budget, gen.deadline = budget, time.monotonic() + budget
     plan = None

@@ -20,6 +20,7 @@ from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
 from apflow.generator.coverage import invented_urls, one_task_each, pasted_urls_fetched
 from apflow.generator.examples import compact, working_tasks
+from apflow.generator.lookups import wired_lookups
 from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
 from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
@@ -67,6 +68,8 @@ class Generation:
     deadline: float | None = None
     budget: float | None = None
     watch: TreeWatch | None = None
+    #: Catalogue entries offered to the model (output schemas name what a lookup returns).
+    offered: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.watch is None:
@@ -167,6 +170,8 @@ class Generation:
         spec = self._kept_if_valid(spec, covered, fixes, "fetching pasted URLs")
         split, fixes = one_task_each(spec, self.requirement)
         spec = self._kept_if_valid(spec, split, fixes, "one task per item")
+        wired, fixes, _made_up = wired_lookups(spec, self.requirement, self.offered)
+        spec = self._kept_if_valid(spec, wired, fixes, "wiring lookups")
         ordered, fixes = ordered_by_effects(spec, self.registry)
         spec = self._kept_if_valid(spec, ordered, fixes, "side-effect ordering")
         self.warnings.extend(self.watch.notes if self.watch else [])
@@ -224,17 +229,37 @@ class Generation:
         schema: dict[str, Any] | None,
         max_tokens: int,
         max_repairs: int,
+        lookups: bool = False,
     ) -> TaskTreeSpec:
-        """Ask, then validate and re-ask until valid; raise GenerationError when out of budget."""
+        """Ask, then validate and re-ask until valid; raise GenerationError when out of budget.
+
+        With ``lookups`` (an answer may add tasks: single-shot), a valid tree that made up an
+        identifier a lookup should return (``lookups.wired_lookups``) is re-asked for once
+        with a hint naming the lookup; the better of the two valid answers is kept, and
+        what is still made up becomes a warning.
+        """
         with self.phase(phase):
             completion = await self.ask(messages, schema=schema, max_tokens=max_tokens)
+        held: tuple[Checked, list[Issue]] | None = None  # valid, kept while asking for more
         for round_ in range(max_repairs + 1):
             with self.phase("validate"):
                 checked = self.check(completion.text)
             self.record(phase if round_ == 0 else "repair", messages, completion.text, checked)
             if checked.valid and checked.spec is not None:
-                self.fixes = list(checked.fixes)  # earlier answers' fixes stay in attempts
-                return checked.spec
+                soft = self.made_up(checked.spec) if lookups else []
+                if held is not None and len(soft) >= len(held[1]):
+                    checked, soft = held  # the re-ask did no better: keep the first answer
+                last = held is not None or round_ == max_repairs or self.out_of_time()
+                if not soft or last:
+                    return self.accepted(checked, soft)
+                held = (checked, soft)
+                shown = Checked(checked.tasks, checked.spec, soft, checked.fixes)
+                messages = self.reask_messages(messages, completion.text, shown, round_ == 0)
+                with self.phase("repair", "a made-up value: asking for the lookup"):
+                    completion = await self.ask(messages, schema=schema, max_tokens=max_tokens)
+                continue
+            if held is not None:  # the re-ask for a lookup broke the tree: keep the valid one
+                return self.accepted(*held)
             if round_ == max_repairs:
                 break
             if self.out_of_time():
@@ -252,6 +277,17 @@ class Generation:
             hint="make the requirement more specific, allow more executors, or use a "
             "stronger model (--model)",
         )
+
+    def made_up(self, spec: TaskTreeSpec) -> list[Issue]:
+        """Identifiers the tree made up that no task of it looks up (see ``lookups``)."""
+        _wired, _fixes, issues = wired_lookups(spec, self.requirement, self.offered)
+        return issues
+
+    def accepted(self, checked: Checked, soft: list[Issue]) -> TaskTreeSpec:
+        assert checked.spec is not None
+        self.fixes = list(checked.fixes)  # earlier answers' fixes stay in attempts
+        self.warnings.extend(f"{i.task_id}: {i.message}; {i.hint}" for i in soft)
+        return checked.spec
 
     def reask_messages(
         self, messages: list[Message], text: str, checked: Checked, first: bool

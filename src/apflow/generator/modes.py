@@ -66,6 +66,7 @@ async def single_shot(gen: Generation, offer: Offer, max_repairs: int) -> TaskTr
         schema=strict_tree_schema(offer.entries),
         max_tokens=TREE_TOKENS,
         max_repairs=max_repairs,
+        lookups=True,
     )
 
 

@@ -46,6 +46,8 @@ class IssueCode(StrEnum):
     INVALID_PRIORITY = "invalid_priority"
     #: A warning, never an error: a read may run beside a write to the same resource.
     PARALLEL_WRITE_READ = "parallel_write_read"
+    #: The generator's, never the validator's: a made-up identifier where a lookup is missing.
+    INVENTED_VALUE = "invented_value"
 
 
 #: Codes that make a tree impossible to store or run, whatever the registry holds.
