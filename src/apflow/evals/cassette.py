@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import LLMError
-from apflow.llm.base import Completion, LLMClient, Message, Usage
+from apflow.llm.base import Completion, DecodeGuard, LLMClient, Message, Usage, decode_guard
+from apflow.llm.scripted import guarded_text
 
 
 class CassetteMiss(LLMError):
@@ -74,6 +75,13 @@ class RecordingClient:
         return completion
 
 
+def replayed_through_watch(text: str) -> str:
+    guard = decode_guard.get()
+    if guard is None or guard.stop is None:
+        return text
+    return guarded_text(text, DecodeGuard(stop=guard.stop))
+
+
 class ReplayClient:
     """Serves a cassette back; equal requests get their recorded answers in order."""
 
@@ -114,4 +122,8 @@ class ReplayClient:
             row.get("completion_tokens", 0),
             forced_tokens=row.get("forced_tokens", 0),
         )
-        return Completion(text=row["text"], usage=usage, model=row.get("model", ""))
+        # A recording made before the decoder watched for runaway trees holds the whole
+        # answer; the watch ends it where a live decode would (a deterministic cut of the
+        # text). The deadline is not replayed: replay time is not the recording's time.
+        text = replayed_through_watch(row["text"])
+        return Completion(text=text, usage=usage, model=row.get("model", ""))

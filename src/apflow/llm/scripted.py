@@ -20,16 +20,8 @@ from apflow.llm.base import Completion, Message, Usage, decode_guard
 GUARD_CHARS = 16
 
 
-def _guarded(text: str, entry: Any) -> str:
-    """The answer as a guarded decoder would end it, shown to the guard as it grows.
-
-    An entry ``{"response": ..., "late_after": N}`` lets a test say the deadline passes
-    once N characters are written; otherwise the real deadline counts.
-    """
-    guard = decode_guard.get()
-    if guard is None or (guard.stop is None and guard.deadline is None):
-        return text
-    late_after = entry.get("late_after") if isinstance(entry, dict) else None
+def guarded_text(text: str, guard: Any, late_after: int | None = None) -> str:
+    """``text`` shown to ``guard`` as it grows, ended where the guard ends it."""
     for end in range(GUARD_CHARS, len(text) + GUARD_CHARS, GUARD_CHARS):
         so_far = text[:end]
         late = (late_after is not None and end >= late_after) or (
@@ -41,6 +33,19 @@ def _guarded(text: str, entry: Any) -> str:
         if late:
             return so_far
     return text
+
+
+def _guarded(text: str, entry: Any) -> str:
+    """The answer as a guarded decoder would end it, shown to the guard as it grows.
+
+    An entry ``{"response": ..., "late_after": N}`` lets a test say the deadline passes
+    once N characters are written; otherwise the real deadline counts.
+    """
+    guard = decode_guard.get()
+    if guard is None or (guard.stop is None and guard.deadline is None):
+        return text
+    late_after = entry.get("late_after") if isinstance(entry, dict) else None
+    return guarded_text(text, guard, late_after)
 
 
 class ScriptedClient:
