@@ -372,3 +372,30 @@ async def test_the_tiny_model_cannot_refer_to_a_field_the_producer_does_not_decl
     value = json.loads(answer.text)["tasks"][1]["inputs"]["q"]
     assert value.startswith("${t1.result"), answer.text  # it did wire t1, as asked
     assert "business_id" not in value, answer.text
+
+
+def test_unasked_optional_inputs_are_left_out_of_the_grammar_until_the_request_names_them():
+    """A 1.5B model fills every option it is offered ("max_bytes": 1048576000000000)."""
+    from apflow.core.registry import default_registry
+
+    entries = [default_registry.describe(i) for i in ("scrape_executor", "rest_executor")]
+    plain = {e["id"]: e for e in schemas.asked_inputs(entries, "scrape https://x.example.com")}
+    scrape = set(plain["scrape_executor"]["input_schema"]["properties"])
+    assert scrape == {"url"}  # selector, limits and timeouts: not asked for
+    rest = set(plain["rest_executor"]["input_schema"]["properties"])
+    assert {"url", "method", "json", "query"} <= rest and not {"timeout", "max_bytes"} & rest
+    named = schemas.asked_inputs(entries, "GET it with a 5 s timeout and header X-Key: 1")
+    rest = set(named[1]["input_schema"]["properties"])
+    assert {"timeout", "headers"} <= rest
+    grammar = Draft202012Validator(schemas.strict_tree_schema(list(plain.values())))
+    junk = {
+        "tasks": [
+            {
+                "id": "t1",
+                "schemas": {"method": "scrape_executor"},
+                "inputs": {"url": "https://x.example.com", "selector": "h1"},
+            }
+        ]
+    }
+    assert not grammar.is_valid(junk)
+    assert entries[0]["input_schema"]["properties"].get("selector")  # the registry is untouched

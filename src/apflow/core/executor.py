@@ -94,6 +94,11 @@ class BaseTask:
     #: runs once every dependency has finished, also when a required one failed, and sees
     #: each one's status in ``context.dependencies``.
     collects_outcomes: ClassVar[bool] = False
+    #: Optional inputs the generator leaves out unless the request names them (a word of the
+    #: name): tuning knobs a small model otherwise fills with made-up values (a CSS
+    #: selector nobody asked for narrows a scrape to one heading). Inputs with a ``default``
+    #: are left out the same way without being listed here.
+    unasked_inputs: ClassVar[tuple[str, ...]] = ()
     #: ``"read"`` when a call only reads, ``"write"`` when it has side effects, ``None`` when
     #: the executor does not say (the generator then imposes no order for it). Override
     #: :meth:`effect` when it depends on the inputs, and say how in ``effects_note``.

@@ -171,6 +171,7 @@ class ExecutorRegistry:
             "output_schema": instance.get_output_schema(),
             "offer_when": getattr(cls, "offer_when", "") or "",
             "effects": getattr(cls, "effects", None),
+            "unasked_inputs": list(getattr(cls, "unasked_inputs", ()) or ()),
             "effects_note": getattr(cls, "effects_note", "") or "",
         }
 

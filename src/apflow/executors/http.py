@@ -23,6 +23,7 @@ class RestExecutor(BaseTask):
     id = "rest_executor"
     effects = "write"
     effects_note = "read for GET, HEAD and OPTIONS; write for any other method"
+    unasked_inputs = ("headers", "expected_status", "form", "body")
     name = "HTTP request"
     description = (
         "Call an HTTP API (GET/POST/...; JSON endpoints, sending data) and return status_code, "

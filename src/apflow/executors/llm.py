@@ -26,6 +26,7 @@ _CONTEXT_CHARS = 20_000
 class LlmExecutor(BaseTask):
     id = "llm_executor"
     effects = "read"
+    unasked_inputs = ("model", "context", "json_schema", "system")
     name = "LLM completion"
     description = (
         "One LLM answer to prompt (may embed ${id.result.x}): result.text, or result.json "

@@ -49,6 +49,7 @@ class McpToolExecutor(BaseTask):
         "write unless the tool's name says it only reads (get_, list_, search, find, read, "
         "fetch, query, lookup, describe, show, count...): the server is not asked before a run"
     )
+    unasked_inputs = ("headers", "env", "cwd")
     name = "MCP tool call"
     description = (
         "Call one tool on an MCP server, started with command+args (stdio) or reached at a "

@@ -31,6 +31,7 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 class ScrapeExecutor(BaseTask):
     id = "scrape_executor"
     effects = "read"
+    unasked_inputs = ("selector", "max_links", "include_links")
     name = "Scrape web page"
     description = (
         "Read a web page (HTML) and return its title, main text (boilerplate removed) and "

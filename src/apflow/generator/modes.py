@@ -12,6 +12,7 @@ from apflow.generator.generation import Generation
 from apflow.generator.parsing import steps_from
 from apflow.generator.schemas import (
     MAX_TASKS,
+    asked_inputs,
     need_id,
     planned_tree_schema,
     position_id,
@@ -63,7 +64,7 @@ async def single_shot(gen: Generation, offer: Offer, max_repairs: int) -> TaskTr
     return await gen.settle(
         "generate",
         messages,
-        schema=strict_tree_schema(offer.entries),
+        schema=strict_tree_schema(asked_inputs(offer.entries, gen.requirement)),
         max_tokens=TREE_TOKENS,
         max_repairs=max_repairs,
         lookups=True,
@@ -148,7 +149,7 @@ async def multi_phase(
     steps = await plan(gen, offer)
     # The whole offer, not only the planned executors: the grammar already fixes each task's
     # executor, and an unchanging system part is evaluated once and then read from the cache.
-    entries = offer.entries
+    entries = asked_inputs(offer.entries, gen.requirement)
     messages = prompting.render_messages(
         "structure.j2",
         catalogue=offer.text,

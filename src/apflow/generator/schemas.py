@@ -326,6 +326,50 @@ def task_schema(
     }
 
 
+def _words(name: str) -> list[str]:
+    """``include_links`` / ``maxChars`` -> ``["include", "links"]`` / ``["max", "chars"]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    return [w.lower() for w in spaced.split() if w]
+
+
+def asked_inputs(entries: Sequence[dict[str, Any]], requirement: str) -> list[dict[str, Any]]:
+    """The entries with each optional input that has a default (or that the executor lists in
+    ``unasked_inputs``) left out of the grammar, unless the request names it (a word of its
+    name, 4 letters or more) or it is an enum with a default (``method``).
+
+    Why: the 1.5B model fills every optional field the grammar offers (``"max_bytes":
+    1048576000000000``, ``"selector": "h1"``, ``"json": {}`` on a GET), which costs decoding
+    time, makes calls the request never asked for, and seems to end trees early. A default is
+    what an unnamed option should be; the catalogue text is unchanged, so a request that names
+    the option (``timeout``, ``links``, ``json``) still gets it.
+    """
+    text = requirement.lower()
+    out = []
+    for entry in entries:
+        schema = entry.get("input_schema")
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(props, dict):
+            out.append(entry)
+            continue
+        required = set(schema.get("required") or [])
+        unasked = set(entry.get("unasked_inputs") or ())
+        kept = {
+            name: field
+            for name, field in props.items()
+            if name in required
+            or not isinstance(field, dict)
+            or ("default" not in field and name not in unasked)
+            or ("enum" in field and name not in unasked)
+            or any(len(w) >= 4 and w.rstrip("s") in text for w in _words(name))
+        }
+        out.append(
+            entry
+            if len(kept) == len(props)
+            else {**entry, "input_schema": {**schema, "properties": kept}}
+        )
+    return out
+
+
 def working_entries(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The offer without the aggregator: the root is added for the model, not by it."""
     return [e for e in entries if e["id"] != AGGREGATOR] or list(entries)
