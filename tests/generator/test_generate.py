@@ -314,7 +314,11 @@ async def test_allow_list_cannot_enable_a_disallowed_executor(registry, monkeypa
 
 async def test_optional_dependency_for_a_fallback_is_kept(registry):
     tasks = [
-        {"id": "main", "schemas": {"method": "fetch_page"}, "inputs": {"url": "https://a.example"}},
+        {
+            "id": "main",
+            "schemas": {"method": "fetch_page"},
+            "inputs": {"url": "https://example.com/news"},
+        },
         {
             "id": "summary",
             "schemas": {"method": "summarise_text"},

@@ -485,3 +485,24 @@ async def test_an_id_the_request_gives_is_not_made_up(business_tools):
         "show the reviews of business ChIJ123", client=client, registry=business_tools
     )
     assert result.stats.llm_calls == 1 and result.warnings == []
+
+
+async def test_a_dropped_last_step_is_asked_for_once(builtins, monkeypatch):
+    """'run pytest and post the output to URL' came back as the run alone."""
+    monkeypatch.setenv("APFLOW_ALLOW_COMMANDS", "1")
+    request = "run `pytest -q` and post the output to https://ci.example.com/api/runs"
+    run = {
+        "id": "t1",
+        "schemas": {"method": "command_executor"},
+        "inputs": {"argv": ["pytest", "-q"]},
+    }
+    post = {
+        **get("t2", "https://ci.example.com/api/runs", "POST", json={"out": "${t1.result.stdout}"}),
+        "dependencies": ["t1"],
+    }
+    client = ScriptedClient([answer(run), answer(run, post)])
+    result = await generate_tree(request, client=client, registry=builtins)
+    assert [t.id for t in result.tree.tasks if t.id != "root"] == ["t1", "t2"]
+    assert result.stats.llm_calls == 2 and result.warnings == []
+    reask = client.history[1]["messages"][-1]["content"]
+    assert "[missing_step]" in reask and "https://ci.example.com/api/runs" in reask

@@ -13,13 +13,21 @@ Deterministic checks on a valid tree, against the request's own words:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from apflow.core.errors import GenerationError
-from apflow.spec import AGGREGATOR, DependencySpec, ExecutorPolicy, TaskSpec, TaskTreeSpec
+from apflow.spec import (
+    AGGREGATOR,
+    DependencySpec,
+    ExecutorPolicy,
+    Issue,
+    TaskSpec,
+    TaskTreeSpec,
+)
 
 _URL = re.compile(r"https?://[^\s<>\"'`\)\]\}]+", re.IGNORECASE)
 #: Input fields that hold the address a task acts on.
@@ -312,3 +320,26 @@ def one_task_each(spec: TaskTreeSpec, requirement: str) -> tuple[TaskTreeSpec, l
     if not fixes:
         return spec, []
     return TaskTreeSpec(tasks=tasks), fixes
+
+
+def unused_urls(spec: TaskTreeSpec, requirement: str) -> list[Issue]:
+    """A ``missing_step`` issue for each request URL that no task mentions at all.
+
+    The 1.5B model drops a request's last step ("run pytest and post the output to URL" came
+    back as the run alone); the URL it never wrote is the deterministic sign. A URL pasted
+    as text is not reported here: ``pasted_urls_fetched`` places it.
+    """
+    written = json.dumps([t.inputs for t in spec.tasks], ensure_ascii=False)
+    issues = []
+    for url in request_urls(requirement):
+        if url in written or _key(url) in {_key(u) for t in spec.tasks for u in task_urls(t)}:
+            continue
+        issues.append(
+            Issue(
+                code="missing_step",
+                message=f"the request names {url}, and no task uses it",
+                hint=f"add the task the request asks for with {url} (in its url input), "
+                "after the tasks whose output it needs, and keep every other task",
+            )
+        )
+    return issues

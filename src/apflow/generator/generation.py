@@ -18,7 +18,12 @@ from apflow.core.errors import GenerationError
 from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
 from apflow.generator import prompting
-from apflow.generator.coverage import invented_urls, one_task_each, pasted_urls_fetched
+from apflow.generator.coverage import (
+    invented_urls,
+    one_task_each,
+    pasted_urls_fetched,
+    unused_urls,
+)
 from apflow.generator.examples import compact, working_tasks
 from apflow.generator.lookups import wired_lookups
 from apflow.generator.ordering import ordered_by_effects
@@ -249,7 +254,12 @@ class Generation:
                 soft = self.made_up(checked.spec) if lookups else []
                 if held is not None and len(soft) >= len(held[1]):
                     checked, soft = held  # the re-ask did no better: keep the first answer
-                last = held is not None or round_ == max_repairs or self.out_of_time()
+                last = (
+                    held is not None
+                    or round_ == max_repairs
+                    or self.out_of_time()
+                    or (self.watch is not None and self.watch.late)
+                )
                 if not soft or last:
                     return self.accepted(checked, soft)
                 held = (checked, soft)
@@ -279,14 +289,17 @@ class Generation:
         )
 
     def made_up(self, spec: TaskTreeSpec) -> list[Issue]:
-        """Identifiers the tree made up that no task of it looks up (see ``lookups``)."""
+        """What a valid tree left out or made up: request URLs no task uses (``coverage``)
+        and identifiers no task of it looks up (``lookups``)."""
         _wired, _fixes, issues = wired_lookups(spec, self.requirement, self.offered)
-        return issues
+        return [*unused_urls(spec, self.requirement), *issues]
 
     def accepted(self, checked: Checked, soft: list[Issue]) -> TaskTreeSpec:
         assert checked.spec is not None
         self.fixes = list(checked.fixes)  # earlier answers' fixes stay in attempts
-        self.warnings.extend(f"{i.task_id}: {i.message}; {i.hint}" for i in soft)
+        self.warnings.extend(
+            (f"{i.task_id}: " if i.task_id else "") + f"{i.message}; {i.hint}" for i in soft
+        )
         return checked.spec
 
     def reask_messages(

@@ -78,10 +78,13 @@ class TreeWatch:
     requirement: str
     #: What the watch did, for the generation's warnings (one line each).
     notes: list[str] = field(default_factory=list)
+    #: True once an answer was ended because the time budget ran out.
+    late: bool = False
 
     def __call__(self, text: str, late: bool) -> str | None:
         ends = task_ends(text)
         if late:
+            self.late = True
             if not ends:
                 return None
             self.notes.append(

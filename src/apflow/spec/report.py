@@ -48,6 +48,8 @@ class IssueCode(StrEnum):
     PARALLEL_WRITE_READ = "parallel_write_read"
     #: The generator's, never the validator's: a made-up identifier where a lookup is missing.
     INVENTED_VALUE = "invented_value"
+    #: The generator's too: a URL the request names that no task uses (a dropped step).
+    MISSING_STEP = "missing_step"
 
 
 #: Codes that make a tree impossible to store or run, whatever the registry holds.
