@@ -13,6 +13,8 @@ from tests.docs_blocks import DOCS, run_page
 PAGES = [
     "task-tree-lifecycle.md",
     "task-orchestration.md",
+    "custom-tasks.md",
+    "generate-executor.md",
 ]
 
 
