@@ -15,6 +15,7 @@ PAGES = [
     "task-orchestration.md",
     "custom-tasks.md",
     "generate-executor.md",
+    "python-api.md",
 ]
 
 
@@ -24,3 +25,13 @@ def test_python_blocks_run_and_print_what_the_page_shows(page, monkeypatch, tmp_
     expected, printed = run_page(DOCS / page, page)
     assert expected, "the page shows what its blocks print"
     assert printed == expected
+
+
+@pytest.mark.parametrize("module", ["apflow", "apflow.spec", "apflow.generator", "apflow.service"])
+def test_every_public_name_is_in_the_python_api_page(module):
+    text = (DOCS / "python-api.md").read_text()
+    section = text.split(f"\n## {module}\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.M))
+    public = set(importlib.import_module(module).__all__)
+    assert public - documented == set(), "undocumented"
+    assert documented - public == set(), "documented but not public"
