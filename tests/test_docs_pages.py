@@ -16,6 +16,7 @@ PAGES = [
     "custom-tasks.md",
     "generate-executor.md",
     "python-api.md",
+    "basic-task.md",
 ]
 
 
@@ -35,3 +36,21 @@ def test_every_public_name_is_in_the_python_api_page(module):
     public = set(importlib.import_module(module).__all__)
     assert public - documented == set(), "undocumented"
     assert documented - public == set(), "documented but not public"
+
+
+def test_docs_readme_maps_every_link_of_the_guide_to_a_page():
+    text = (DOCS / "README.md").read_text()
+    links = [
+        "../architecture/task-tree-lifecycle.md",
+        "task-orchestration.md",
+        "custom-tasks.md",
+        "../examples/generate-executor.md",
+        "../development/generate-executor-improvements.md",
+        "../examples/basic_task.md",
+        "../api/python.md",
+        "../development/contributing.md",
+    ]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| \[[^\]]+\]\(([^)]+)\)", text, flags=re.M))
+    assert set(rows) == set(links)
+    for page in rows.values():
+        assert (DOCS / page).is_file(), page
