@@ -1,6 +1,8 @@
 """Print the RESULTS.md table from evals/results/*/report.json (one row per recorded run).
 
 python evals/results_table.py > /tmp/table.md
+python evals/results_table.py --common          # each suite cut to the cases every row ran
+python evals/results_table.py --min-steps 3     # only cases whose gold tree has 3+ tasks
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ COLUMNS = [
     ("seconds_p90", "s p90"),
     ("load_average_median", "load"),
 ]
-SUITES = ["builtin", "nestful-dev", "seal-tools-dev"]
+SUITES = ["builtin", "user-dev", "nestful-dev", "seal-tools-dev"]
 MODES = ["baseline", "single-shot", "multi-phase"]
 
 
@@ -63,8 +65,15 @@ def _row(suite: str, mode: str, cases: int, agg: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def rows(common: bool = False) -> list[str]:
-    """One row per recorded run; with ``common``, each suite cut to the cases every mode ran."""
+def _gold_steps(record: dict) -> int:
+    gold = record.get("gold")
+    tasks = gold.get("tasks") if isinstance(gold, dict) else gold
+    return len(tasks or [])
+
+
+def rows(common: bool = False, min_steps: int = 0) -> list[str]:
+    """One row per recorded run; with ``common``, each suite cut to the cases every mode ran;
+    with ``min_steps``, to the cases whose gold tree has at least that many tasks."""
     reports = _load()
     shared: dict[str, set[str]] = {}
     for _key, _name, report in reports:
@@ -79,6 +88,10 @@ def rows(common: bool = False) -> list[str]:
         records = report["cases"]
         if common:
             records = [c for c in records if c["id"] in shared[meta["suite"]]]
+        if min_steps:
+            records = [c for c in records if _gold_steps(c) >= min_steps]
+        if not records:
+            continue
         lines.append(_row(meta["suite"], meta["mode"], len(records), summarise(records)))
         model = meta["model"].removeprefix("replay:")
         command = (
@@ -89,8 +102,10 @@ def rows(common: bool = False) -> list[str]:
         commands.append(
             f"- {meta['suite']} / {meta['mode']} (`evals/results/{name}/`): `{command}`"
         )
-    return lines if common else lines + ["", "Commands:", ""] + commands
+    cut = common or min_steps
+    return lines if cut else lines + ["", "Commands:", ""] + commands
 
 
 if __name__ == "__main__":
-    print("\n".join(rows(common="--common" in sys.argv)))
+    steps = int(sys.argv[sys.argv.index("--min-steps") + 1]) if "--min-steps" in sys.argv else 0
+    print("\n".join(rows(common="--common" in sys.argv, min_steps=steps)))
