@@ -506,3 +506,25 @@ async def test_a_dropped_last_step_is_asked_for_once(builtins, monkeypatch):
     assert result.stats.llm_calls == 2 and result.warnings == []
     reask = client.history[1]["messages"][-1]["content"]
     assert "[missing_step]" in reask and "https://ci.example.com/api/runs" in reask
+
+
+def test_a_plain_merge_is_shown_as_a_transform_not_an_llm_call(builtins):
+    """Pattern 4: an LLM step invented where the request asks for a plain merge or filter.
+
+    What the model is shown for such a request: transform_executor on offer, and the
+    examples that merge and pick with it (no LLM call in them)."""
+    from apflow.generator.api import build_offer
+    from apflow.generator.examples import executors_of
+    from apflow.spec import default_policy
+
+    request = "get https://a.example.com/team and https://a.example.com/projects and merge them"
+    offer = build_offer(request, builtins, default_policy(), None, 20)
+    assert "transform_executor" in offer.ids
+    merging = [e for e in offer.examples if e["name"] == "merge_records.json"]
+    assert merging and executors_of(merging[0]) == {
+        "aggregate_results_executor",
+        "rest_executor",
+        "transform_executor",
+    }
+    plain = build_offer("get https://a.example.com/team", builtins, default_policy(), None, 20)
+    assert "transform_executor" not in plain.ids  # not offered where nothing is reshaped
