@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from apflow.llm.json_answer import structure
+
 #: Words that give a reason to make the same call more than once.
 _AGAIN = re.compile(r"\b(twice|again|two times|\d+ times|repeat\w*|each time)\b", re.I)
 _CLOSE = "]}"
@@ -27,27 +29,8 @@ RUN = 2
 
 def task_ends(text: str) -> list[int]:
     """Offsets just after each finished task object of a ``{"tasks":[...`` answer so far."""
-    ends: list[int] = []
-    depth = 0
-    in_string = escaped = False
-    for index, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-            if char == "}" and depth == 2:  # {"tasks":[ {task} -> back inside the list
-                ends.append(index + 1)
-    return ends
+    # {"tasks":[ {task} : a task's closing brace stands at depth 3
+    return [index + 1 for index, char, depth in structure(text) if char == "}" and depth == 3]
 
 
 def finished_tasks(text: str, end: int) -> list[dict[str, Any]] | None:

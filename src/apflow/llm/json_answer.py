@@ -26,7 +26,7 @@ class JSONParseError(LLMError):
         super().__init__(message, hint=hint or "answer with one JSON object and nothing else")
 
 
-def _structure(text: str) -> Iterator[tuple[int, str, int]]:
+def structure(text: str) -> Iterator[tuple[int, str, int]]:
     """``(index, character, depth before it)`` for each character outside JSON strings.
 
     The one string-aware scan: a ``"`` opens a string only inside ``{...}``/``[...]``, so
@@ -56,7 +56,7 @@ def _structure(text: str) -> Iterator[tuple[int, str, int]]:
 def _without_trailing_commas(text: str) -> str:
     """Drop commas before a closing bracket, leaving string contents untouched."""
     drop = {
-        i for i, ch, _ in _structure(text) if ch == "," and text[i + 1 :].lstrip()[:1] in ("}", "]")
+        i for i, ch, _ in structure(text) if ch == "," and text[i + 1 :].lstrip()[:1] in ("}", "]")
     }
     return "".join(ch for i, ch in enumerate(text) if i not in drop)
 
@@ -65,7 +65,7 @@ def _balanced_spans(text: str) -> list[str]:
     """Every top-level ``{...}``/``[...]`` span, in order; an unterminated last one too."""
     spans: list[str] = []
     start = -1
-    for i, ch, depth in _structure(text):
+    for i, ch, depth in structure(text):
         if ch in "{[" and depth == 0:
             start = i
         elif ch in "}]" and depth == 1:
@@ -79,7 +79,7 @@ def _balanced_spans(text: str) -> list[str]:
 def cut_off(text: str) -> bool:
     """True when ``text`` ends inside an unfinished JSON value (the length limit was hit)."""
     depth = 0
-    for _, ch, before in _structure(text):
+    for _, ch, before in structure(text):
         depth = before + 1 if ch in "{[" else before - 1 if ch in "}]" and before else before
     return depth > 0
 
