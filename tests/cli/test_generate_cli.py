@@ -172,3 +172,42 @@ def test_requirement_given_twice_or_not_at_all_is_a_usage_error(cli, tmp_path):
     not_text.write_bytes(b"\xff\xfe\x00")
     result = cli("generate", "--file", str(not_text))
     assert result.exit_code == 1 and "is not UTF-8 text" in result.stderr
+
+
+def test_a_request_written_as_a_bullet_list_is_a_request_not_an_option(tmp_path):
+    """`apflow generate "- GET https://..."` was refused with "No such option: -"."""
+    import json as jsonlib
+
+    from apflow.cli.app import text_arguments_kept
+    from tests.cli.conftest import run_module
+
+    bullets = "- GET https://api.example.com/x\n- summarise it"
+    assert text_arguments_kept(["generate", bullets, "--json"]) == [
+        "generate",
+        " " + bullets,
+        "--json",
+    ]
+    assert text_arguments_kept(["generate", "--json"]) == ["generate", "--json"]
+    assert text_arguments_kept(["validate", "- x y"]) == ["validate", "- x y"]
+    answers = tmp_path / "answers.json"
+    tree = {
+        "tasks": [
+            {
+                "id": "t1",
+                "schemas": {"method": "rest_executor"},
+                "inputs": {"url": "https://api.example.com/x"},
+            }
+        ]
+    }
+    answers.write_text(jsonlib.dumps([tree]))
+    done = run_module(
+        "generate",
+        bullets,
+        "--model",
+        f"scripted:{answers}",
+        "--json",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "No such option" not in done.stderr

@@ -71,7 +71,26 @@ def main() -> None:
         # \udXXX, which in --json output is the JSON escape for it, instead of failing the
         # command with UnicodeEncodeError after the work is done.
         sys.stdout.reconfigure(errors="backslashreplace")
-    app(prog_name="apflow")
+    app(args=text_arguments_kept(sys.argv[1:]), prog_name="apflow")
+
+
+#: Commands whose argument is free text (a request), which may start with "-".
+TEXT_COMMANDS = frozenset({"generate"})
+
+
+def text_arguments_kept(argv: list[str]) -> list[str]:
+    """A request that starts with ``-`` and holds white space, kept as the request.
+
+    Why: a request written as a bullet list (``apflow generate "- GET https://..."``) was
+    refused with "No such option: -". No option has a space in its name, so such an argument
+    is text; a leading space (the generator strips it) keeps click from reading it as an
+    option, wherever it stands among the options.
+    """
+    if not argv or argv[0] not in TEXT_COMMANDS or "--" in argv:
+        return argv
+    return [
+        " " + arg if arg.startswith("-") and any(c.isspace() for c in arg) else arg for arg in argv
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover
