@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from apflow.core.errors import ApflowError, ConfigError
 from apflow.core.executor import BaseTask, Effect, completed, failed
 from apflow.executors import _sql
-from apflow.executors._sql import SqlConnection
+from apflow.executors._sql import SqlConnection, dispose_engines
+
+__all__ = ["SqlError", "SqlExecutor", "dispose_engines", "run"]
 
 DEFAULT_MAX_ROWS = 1000
 _SQLITE_CHECK_EVERY = 1000  # VM instructions between two looks at the deadline
