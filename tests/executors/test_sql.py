@@ -12,7 +12,8 @@ import pytest
 from apflow.core.executor import Effect, TaskContext
 from apflow.core.registry import default_registry
 from apflow.executors import _sql
-from apflow.executors.sql import SqlExecutor
+from apflow.executors.sql import SqlExecutor, dispose_engines
+from tests.conftest import _PG_SERVER as PG_SERVER
 
 
 @pytest.fixture(autouse=True)
@@ -275,3 +276,36 @@ def test_it_is_in_the_catalogue_with_schemas_and_offered_only_for_databases():
     assert pattern.search("merge the results and save to database")
     assert pattern.search("count the rows of the orders table in Postgres")
     assert not pattern.search("summarise https://example.com in 20 words")
+
+
+@pytest.mark.skipif(not PG_SERVER, reason="needs APFLOW_DATABASE_URL=postgresql://... (.ci/run)")
+async def test_postgresql_reads_writes_and_refuses_writes_in_a_read_only_transaction(
+    db_url, monkeypatch
+):
+    monkeypatch.setenv("APFLOW_SQL_PG", db_url)
+    monkeypatch.setenv("APFLOW_SQL_PGW", db_url)
+    monkeypatch.setenv("APFLOW_SQL_PGW_WRITE", "1")
+    try:
+        out = await run(connection="pgw", statement="CREATE TABLE t (id int, name text)")
+        assert out["status"] == "completed", out
+        out = await run(
+            connection="pgw",
+            statement="INSERT INTO t (id, name) VALUES (:id, :name)",
+            rows=[{"id": 1, "name": "a"}, {"id": 2, "name": "x'); DROP TABLE t; --"}],
+        )
+        assert out["result"]["row_count"] == 2, out
+        for statement in (
+            "INSERT INTO t (id) VALUES (3)",
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+        ):
+            out = await run(connection="pg", statement=statement)
+            assert out["error_type"] == "write_not_allowed", out
+            assert "APFLOW_SQL_PG_WRITE=1" in out["error"]
+        out = await run(connection="pg", statement="SELECT name FROM t ORDER BY id")
+        assert [r["name"] for r in out["result"]["rows"]] == ["a", "x'); DROP TABLE t; --"]
+        out = await run(connection="pg", statement="SELECT * FROM nope")
+        assert out["error_type"] == "sql_error" and "tables on 'pg': t" in out["error"]
+        out = await run(connection="pg", statement="SELECT pg_sleep(5)", timeout=0.3)
+        assert out["error_type"] == "timeout", out
+    finally:
+        await dispose_engines()

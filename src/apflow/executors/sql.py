@@ -74,7 +74,8 @@ class SqlExecutor(BaseTask):
                 "type": "string",
                 "minLength": 1,
                 "description": "one SQL statement with :name placeholders for values, e.g. "
-                "SELECT * FROM users WHERE id = :id; never put values or ${...} in it",
+                "SELECT * FROM users WHERE id = :id (cast with CAST(:id AS int), not :id::int); "
+                "never put values or ${...} in it",
             },
             "params": {
                 "type": "object",
@@ -194,6 +195,8 @@ async def run(
         await _guard(db, conn, timeout)
         outcome = await db.execute(text(statement), params)
         result = _collect(outcome, max_rows)
+        if isinstance(params, list) and outcome.rowcount is not None and outcome.rowcount < 0:
+            result["row_count"] = len(params)  # asyncpg's executemany counts nothing
         if conn.writable:
             await db.commit()
         return result
