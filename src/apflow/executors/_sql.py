@@ -16,16 +16,14 @@ import sqlite3
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING, Any
 
 from apflow.core.config import flag
 from apflow.core.errors import ConfigError
 from apflow.core.executor import Effect
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 PREFIX = "APFLOW_SQL_"
 DEFAULT_NAME = "default"
@@ -106,6 +104,8 @@ def connection(name: str) -> SqlConnection:
 
 def sqlite_path(conn: SqlConnection) -> Path | None:
     """The database file of a SQLite connection (None for ``:memory:``)."""
+    from sqlalchemy.engine import make_url
+
     database = make_url(conn.url).database
     return None if not database or database == ":memory:" else Path(database).expanduser()
 
@@ -215,6 +215,11 @@ _engine_loops: dict[tuple[str, int], weakref.ref[asyncio.AbstractEventLoop]] = {
 def engine_for(conn: SqlConnection) -> AsyncEngine:
     """The cached engine of ``conn``: one per URL for SQLite (no pool: a file connection
     is cheap and belongs to no event loop), one per URL and event loop for a server."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
     sqlite = conn.is_sqlite
     loop_key = 0 if sqlite else id(asyncio.get_running_loop())
     key = (conn.url, loop_key)

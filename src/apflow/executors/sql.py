@@ -17,16 +17,15 @@ import uuid
 from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import inspect, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING, Any
 
 from apflow.core.errors import ApflowError, ConfigError
 from apflow.core.executor import BaseTask, Effect, completed, failed
 from apflow.executors import _sql
 from apflow.executors._sql import SqlConnection, dispose_engines
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = ["SqlError", "SqlExecutor", "dispose_engines", "run"]
 
@@ -179,6 +178,9 @@ async def run(
     timeout: float = 30,
 ) -> dict[str, Any]:
     """Run one statement on ``conn``; read-only unless it allows writes. Raises SqlError."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
+
     if conn.is_sqlite:
         _prepare_sqlite_file(conn)
     engine = _sql.engine_for(conn)
@@ -255,6 +257,8 @@ def _collect(outcome: Any, max_rows: int) -> dict[str, Any]:
 
 async def _explain(db: AsyncConnection, conn: SqlConnection, exc: Exception) -> SqlError:
     """The database's own message as a SqlError with the right error_type and a hint."""
+    from sqlalchemy.exc import DBAPIError
+
     orig = getattr(exc, "orig", None)
     message = _message(exc)
     lower = message.lower()
@@ -296,6 +300,8 @@ def _is_read_only(orig: Any, lower: str) -> bool:
 
 
 async def _table_names(db: AsyncConnection) -> list[str]:
+    from sqlalchemy import inspect
+
     try:
         await db.rollback()
         return sorted(await db.run_sync(lambda sync: inspect(sync).get_table_names()))
