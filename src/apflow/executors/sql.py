@@ -59,7 +59,6 @@ class SqlExecutor(BaseTask):
     )
     input_schema = {
         "type": "object",
-        "additionalProperties": False,
         "required": ["statement"],
         "properties": {
             "connection": {
