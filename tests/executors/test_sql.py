@@ -275,7 +275,15 @@ def test_it_is_in_the_catalogue_with_schemas_and_offered_only_for_databases():
     pattern = re.compile(SqlExecutor.offer_when, re.I)
     assert pattern.search("merge the results and save to database")
     assert pattern.search("count the rows of the orders table in Postgres")
-    assert not pattern.search("summarise https://example.com in 20 words")
+    assert pattern.search("insert them into the orders table")
+    for unrelated in (
+        "summarise https://example.com in 20 words",
+        "merge them into one record",
+        "call the tool 'search' with the query 'apflow'",
+        "fall back to https://db.example.com/api/users/314",
+        "present the results as a table",
+    ):
+        assert not pattern.search(unrelated), unrelated
 
 
 @pytest.mark.skipif(not PG_SERVER, reason="needs APFLOW_DATABASE_URL=postgresql://... (.ci/run)")

@@ -54,8 +54,8 @@ class SqlExecutor(BaseTask):
     #: Offered only to requests that speak of a database: every other request would get a
     #: "save it somewhere" step it never asked for.
     offer_when = (
-        r"\b(sql\w*|databases?|db|tables?|rows?|records?|quer(?:y|ies)|select|insert\w*"
-        r"|upsert\w*|postgres\w*|sqlite\w*|mysql|warehouse)\b"
+        r"\b(?:sql|sqlite\d?|postgres(?:ql)?|mysql|mariadb|databases?|db(?!\.\w)"
+        r"|(?<!as a )(?<!in a )tables?|insert\s+(?:\w+\s+)?into|upsert\w*)\b"
     )
     input_schema = {
         "type": "object",
