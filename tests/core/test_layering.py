@@ -44,6 +44,8 @@ LAZY_LIBRARIES = {
     "psutil": "native; only system_info_executor and the local model's memory check",
     "uvicorn": "only `apflow serve` runs a server",
     "asyncpg": "the optional [postgres] extra",
+    "sqlalchemy": "~0.3 s; `apflow validate` loads the executors, and only sql_executor's run "
+    "needs a database",
     "distributed": "the optional [dask] extra: only a run on a Dask cluster needs it",
     "dask": "the optional [dask] extra",
     "cloudpickle": "comes with the [dask] extra; ships executors to the workers",

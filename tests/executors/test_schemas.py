@@ -11,6 +11,7 @@ BUILTINS = [
     "scrape_executor",
     "llm_executor",
     "transform_executor",
+    "sql_executor",
     "mcp_tool_executor",
     "system_info_executor",
     "command_executor",

@@ -31,6 +31,7 @@ VALID_INPUTS: dict[str, dict[str, Any]] = {
     "mcp_tool_executor": {"url": "http://127.0.0.1:9/mcp", "tool": "t"},
     "rest_executor": {"url": "https://example.com"},
     "scrape_executor": {"url": "https://example.com"},
+    "sql_executor": {"statement": "SELECT 1"},
     "system_info_executor": {},
     "transform_executor": {"data": [1], "operations": [{"op": "length"}]},
 }

@@ -16,6 +16,7 @@ from apflow.executors.http import RestExecutor
 from apflow.executors.llm import LlmExecutor
 from apflow.executors.mcp_tool import McpToolExecutor
 from apflow.executors.scrape import ScrapeExecutor
+from apflow.executors.sql import SqlExecutor
 from apflow.executors.system import SystemInfoExecutor
 from apflow.executors.transform import TransformExecutor
 
@@ -26,6 +27,7 @@ BUILTINS: tuple[type[BaseTask], ...] = (
     McpToolExecutor,
     RestExecutor,
     ScrapeExecutor,
+    SqlExecutor,
     SystemInfoExecutor,
     TransformExecutor,
 )
