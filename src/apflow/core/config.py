@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from apflow.core.errors import ConfigError
+from apflow.core.settings import settings
 
 DEFAULT_DB_PATH = Path(".apflow") / "apflow.db"
 
@@ -91,7 +92,7 @@ def database_url(url: str | None = None) -> str:
     path without a database suffix are refused with ConfigError) because a failed
     connection makes aiosqlite's worker thread print a traceback after the error.
     """
-    raw = url or os.environ.get("APFLOW_DATABASE_URL") or ""
+    raw = url or settings().database_url or ""
     source = "--db" if url else "APFLOW_DATABASE_URL"
     if not raw:
         DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
