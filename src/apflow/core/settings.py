@@ -50,7 +50,9 @@ def _mb(default: int, off: str, description: str) -> Any:
 class Settings(BaseSettings):
     """Every apflow setting; each field ``name`` is the variable ``APFLOW_NAME``."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, str_strip_whitespace=True
+    )
 
     database_url: str | None = Field(
         None,
