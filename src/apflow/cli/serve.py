@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Annotated
 
@@ -102,9 +101,9 @@ def serve_ui(
     """Run the web console: describe, watch and steer trees in a browser."""
     from apflow.service import Service
     from apflow.ui import create_app
-    from apflow.ui.security import check_bind, configured_token
+    from apflow.ui.security import check_bind, configured_token, ui_token
 
-    token = configured_token() if allow_remote else os.environ.get("APFLOW_UI_TOKEN") or None
+    token = configured_token() if allow_remote else ui_token()
     check_bind(host, allow_remote=allow_remote, token=token)
     app = create_app(Service(state.db, model=model), token=token, allow_remote=allow_remote)
     shown = f"[{host}]" if ":" in host else host

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         return (init_settings, _Environment(settings_cls), *([file] if file else []))
 
 
+def revealed(secret: SecretStr | None) -> str | None:
+    """The text of a secret setting (a token), or None when it is unset or blank."""
+    return (secret.get_secret_value() or None) if secret is not None else None
+
+
 def env_name(field: str) -> str:
     """The environment variable of a setting: ``max_concurrency`` -> ``APFLOW_MAX_CONCURRENCY``."""
     return ENV_PREFIX + field.upper()
