@@ -48,7 +48,7 @@ def serve_mcp(
     ] = None,
 ) -> None:
     """Run the MCP server (tools: generate/validate/run/get/cancel trees, list executors)."""
-    from apflow.core.config import database_url
+    from apflow.core.database_url import database_url
     from apflow.mcp import build_server
     from apflow.mcp.http import check_bind, serve_http, tokens_from_environment
 
