@@ -124,7 +124,10 @@ class Settings(BaseSettings):
         None,
         ge=1,
         description="Threads of the embedded model. Unset: the free CPU cores",
-        json_schema_extra={"expect": "a positive integer", "hint": "unset it, or set e.g. 2"},
+        json_schema_extra={
+            "expect": "a positive integer",
+            "hint": "unset it to use the free CPU cores, or set e.g. 2",
+        },
     )
     local_cache_mb: int = _mb(
         512, "turn the prompt cache off", "RAM prompt cache of the local model"
