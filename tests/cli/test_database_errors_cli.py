@@ -98,7 +98,7 @@ def test_unwritable_place_is_one_line_in_a_real_process(tmp_path):
 UNCHECKED_CLI = textwrap.dedent(
     """
     import sys
-    import apflow.core.config as config
+    import apflow.core.database_url as config
     config._check_sqlite_file = lambda path, source: None
     from apflow.cli.app import main
     sys.argv[0] = "apflow"

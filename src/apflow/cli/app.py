@@ -49,6 +49,7 @@ def root(
 
 def _register_groups() -> None:
     """Each command module adds its commands to ``app`` on import."""
+    import apflow.cli.config  # noqa: F401
     import apflow.cli.demo  # noqa: F401
     import apflow.cli.eval  # noqa: F401
     import apflow.cli.executors  # noqa: F401

@@ -84,7 +84,7 @@ def read_requirement(requirement: str | None, file: Path | None) -> str:
     Why: a long requirement cannot be an argument (the OS refuses a 1 MB argv), and a file or
     pipe of any size must not be read whole just to be refused.
     """
-    from apflow.core.config import max_requirement_chars
+    from apflow.core.settings import settings
 
     if (requirement is None) == (file is None):
         raise fail(
@@ -93,7 +93,7 @@ def read_requirement(requirement: str | None, file: Path | None) -> str:
             "req.txt  |  cat req.txt | apflow generate -",
             code=2,
         )
-    limit = max_requirement_chars()
+    limit = settings().max_requirement_chars
     if file is not None:
         if file.is_dir():
             raise GenerationError(f"{file} is a directory", hint="pass a text file")

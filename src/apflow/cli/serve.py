@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Annotated
 
@@ -49,7 +48,7 @@ def serve_mcp(
     ] = None,
 ) -> None:
     """Run the MCP server (tools: generate/validate/run/get/cancel trees, list executors)."""
-    from apflow.core.config import database_url
+    from apflow.core.database_url import database_url
     from apflow.mcp import build_server
     from apflow.mcp.http import check_bind, serve_http, tokens_from_environment
 
@@ -102,9 +101,9 @@ def serve_ui(
     """Run the web console: describe, watch and steer trees in a browser."""
     from apflow.service import Service
     from apflow.ui import create_app
-    from apflow.ui.security import check_bind, configured_token
+    from apflow.ui.security import check_bind, configured_token, ui_token
 
-    token = configured_token() if allow_remote else os.environ.get("APFLOW_UI_TOKEN") or None
+    token = configured_token() if allow_remote else ui_token()
     check_bind(host, allow_remote=allow_remote, token=token)
     app = create_app(Service(state.db, model=model), token=token, allow_remote=allow_remote)
     shown = f"[{host}]" if ":" in host else host

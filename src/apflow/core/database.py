@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool, StaticPool
 
-from apflow.core.config import database_url
+from apflow.core.database_url import database_url
 from apflow.core.errors import ConfigError, StorageError
 from apflow.core.models import SCHEMA_VERSION, Base, MetaModel
 
@@ -73,7 +73,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - dr
 
 
 def get_engine(url: str | None = None) -> AsyncEngine:
-    """Return the (cached) async engine for ``url`` (see :func:`apflow.core.config.database_url`).
+    """Return the (cached) async engine for ``url`` (resolved by :func:`database_url`).
 
     Engines are cached per event loop because pooled async connections belong to one loop.
     """

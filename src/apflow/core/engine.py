@@ -11,7 +11,6 @@ that something else already used.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -20,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from apflow.core import events, hooks
-from apflow.core.config import default_max_concurrency
 from apflow.core.errors import ApflowError, DuplicateTaskId
 from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import TaskModel, change, utcnow
@@ -29,6 +27,7 @@ from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled
 from apflow.core.runners import ExecutorRunner, runner_for
 from apflow.core.scheduler import StateListener, TreeScheduler
+from apflow.core.settings import settings
 from apflow.core.states import TERMINAL_STATES, TaskStatus
 from apflow.core.task_runner import TaskRunner
 from apflow.core.tree import TaskTreeNode
@@ -70,10 +69,11 @@ class TaskManager:
         self.task_repository = TaskRepository(session)
         #: Set by the caller (argument, APFLOW_MAX_CONCURRENCY or the attribute): kept as is;
         #: otherwise a runner with more slots (a Dask cluster) raises the default to those.
-        self._concurrency_given = max_concurrency is not None or bool(
-            os.environ.get("APFLOW_MAX_CONCURRENCY", "").strip()
+        configured = settings()
+        self._concurrency_given = (
+            max_concurrency is not None or "max_concurrency" in configured.model_fields_set
         )
-        self._max_concurrency = max_concurrency or default_max_concurrency()
+        self._max_concurrency = max_concurrency or configured.max_concurrency
         if self._max_concurrency < 1:
             raise ApflowError("max_concurrency must be >= 1")
         self.registry = registry or default_registry

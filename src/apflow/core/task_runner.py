@@ -17,7 +17,6 @@ from typing import Any
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from apflow.core import hooks, references
-from apflow.core.config import default_task_timeout
 from apflow.core.errors import ExecutorNotFound
 from apflow.core.executor import DependencyOutcome, TaskContext
 from apflow.core.models import TaskModel
@@ -30,6 +29,7 @@ from apflow.core.runners.base import (
     invoke_executor,
 )
 from apflow.core.runners.local import LocalRunner
+from apflow.core.settings import settings
 from apflow.core.states import TaskStatus
 from apflow.core.utils.logger import get_logger
 
@@ -170,7 +170,7 @@ class TaskRunner:
         Returns the normalised outcome with ``attempts`` (counting earlier runs of the task).
         """
         params = task.params or {}
-        timeout = params.get("timeout") or self.default_timeout or default_task_timeout()
+        timeout = params.get("timeout") or self.default_timeout or settings().task_timeout
         retries = params.get("retries", 0) or 0
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             return failed(

@@ -19,10 +19,10 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from apflow.core.config import flag
 from apflow.core.errors import ApflowError
+from apflow.core.settings import ENV_NAMES, settings
 
-ALLOW_PRIVATE_ENV = "APFLOW_ALLOW_PRIVATE_NETWORK"
+ALLOW_PRIVATE_ENV = ENV_NAMES["allow_private_network"]
 _SENSITIVE = re.compile(r"authorization|cookie|key|token|secret|password|session", re.I)
 REDACTED = "***"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -78,7 +78,7 @@ def redact_url(url: str) -> str:
 
 
 def private_network_allowed() -> bool:
-    return flag(ALLOW_PRIVATE_ENV)
+    return settings().allow_private_network
 
 
 def blocked_reason(address: str) -> str | None:

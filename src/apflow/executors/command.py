@@ -17,11 +17,11 @@ import shutil
 import signal
 from typing import Any
 
-from apflow.core.config import flag
 from apflow.core.executor import BaseTask, completed, failed
+from apflow.core.settings import ENV_NAMES, settings
 
-ALLOW_ENV = "APFLOW_ALLOW_COMMANDS"
-ALLOWLIST_ENV = "APFLOW_COMMAND_ALLOWLIST"
+ALLOW_ENV = ENV_NAMES["allow_commands"]
+ALLOWLIST_ENV = ENV_NAMES["command_allowlist"]
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "TZ")
 DEFAULT_MAX_OUTPUT = 1024 * 1024
 #: Variables that change which code a program loads; a tree may not set them.
@@ -32,11 +32,11 @@ _UNSAFE_ENV = re.compile(
 
 
 def commands_enabled() -> bool:
-    return flag(ALLOW_ENV)
+    return settings().allow_commands
 
 
 def allowlist() -> set[str]:
-    return {p.strip() for p in os.environ.get(ALLOWLIST_ENV, "").split(",") if p.strip()}
+    return set(settings().command_allowlist)
 
 
 def unsafe_env_keys(env: dict[str, str] | None) -> list[str]:

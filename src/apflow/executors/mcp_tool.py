@@ -9,21 +9,21 @@ environment plus ``env``. HTTP servers go through the same SSRF guard as ``rest_
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import tempfile
 from typing import Any
 
 from apflow.core.executor import BaseTask, Effect, completed, failed
+from apflow.core.settings import ENV_NAMES, settings
 from apflow.executors._net import NetError, check_url, guarded_client, redact_url
 from apflow.executors.command import resolve_program, unsafe_env_keys
 
-ALLOWLIST_ENV = "APFLOW_MCP_ALLOWLIST"
+ALLOWLIST_ENV = ENV_NAMES["mcp_allowlist"]
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
 def stdio_refusal(command: str) -> str | None:
-    allowed = {c.strip() for c in os.environ.get(ALLOWLIST_ENV, "").split(",") if c.strip()}
+    allowed = set(settings().mcp_allowlist)
     if command in allowed:
         return None
     shown = ", ".join(sorted(allowed)) or "nothing"

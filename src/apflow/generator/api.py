@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from apflow.core.config import generation_budget
 from apflow.core.errors import GenerationError
+from apflow.core.settings import settings
 from apflow.generator import catalogue, examples, modes
 from apflow.generator.coverage import refuse_disabled_capability
 from apflow.generator.generation import Generation
@@ -63,9 +63,7 @@ def checked_requirement(requirement: str, limit: int | None = None) -> str:
     Why: the requirement goes into every prompt; uncapped, a pasted megabyte reached the
     model as 262,911 prompt tokens.
     """
-    from apflow.core.config import max_requirement_chars
-
-    limit = max_requirement_chars() if limit is None else limit
+    limit = settings().max_requirement_chars if limit is None else limit
     text = requirement.strip()
     if len(text) > limit:
         raise GenerationError(
@@ -129,7 +127,7 @@ async def generate_tree(
     refuse_disabled_capability(requirement, registry, allowed, allow)
     offer = build_offer(requirement, registry, allowed, allow, catalogue_limit)
     llm = client if client is not None else get_client(model)
-    budget = generation_budget() if time_budget is None else time_budget
+    budget = settings().generation_timeout if time_budget is None else time_budget
     gen = Generation(llm, registry, allowed, requirement, on_event=on_event)
     gen.offered = offer.entries
     if budget and budget > 0:

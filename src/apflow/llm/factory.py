@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import os
 from types import ModuleType
 
 from apflow.core.errors import ConfigError, LLMError
+from apflow.core.settings import settings
 from apflow.llm.base import LLMClient
 
 LOCAL_INSTALL_HINT = "pip install 'apflow[local]' && apflow models install"
@@ -36,7 +36,7 @@ def default_model() -> str:
 
     Raises :class:`ConfigError` naming both ways out when neither is available.
     """
-    configured = os.environ.get("APFLOW_MODEL", "").strip()
+    configured = settings().model
     if configured:
         return configured
     if local_installed():
@@ -46,18 +46,6 @@ def default_model() -> str:
         hint=f"run `{LOCAL_INSTALL_HINT}`, or set APFLOW_MODEL=openai/gpt-4o-mini (or any "
         "litellm model string) with its API key",
     )
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{name}={raw!r} is not a number", hint=f"e.g. {name}={default}"
-        ) from None
 
 
 def get_client(model: str | None = None) -> LLMClient:
@@ -83,11 +71,8 @@ def get_client(model: str | None = None) -> LLMClient:
     if "/" in name:
         from apflow.llm.litellm_client import LiteLLMClient
 
-        return LiteLLMClient(
-            name,
-            timeout=_env_number("APFLOW_LLM_TIMEOUT", 120.0),
-            attempts=int(_env_number("APFLOW_LLM_ATTEMPTS", 3)),
-        )
+        configured = settings()
+        return LiteLLMClient(name, timeout=configured.llm_timeout, attempts=configured.llm_attempts)
     raise ConfigError(
         f"unknown model {name!r}",
         hint="use 'local', 'local:/path/model.gguf', 'scripted:responses.json' or a litellm "

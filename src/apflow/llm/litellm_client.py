@@ -24,8 +24,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from apflow.core.config import flag
 from apflow.core.errors import ConfigError, LLMError
+from apflow.core.settings import settings
 from apflow.llm.base import Completion, Message, Usage
 
 #: None: requests allowed unless APFLOW_TESTING=1. True/False: forced on or off.
@@ -49,7 +49,7 @@ KEYLESS_PROVIDERS = {"ollama", "ollama_chat", "lm_studio", "llamafile", "hosted_
 def requests_allowed() -> bool:
     if ALLOW_MODEL_REQUESTS is not None:
         return ALLOW_MODEL_REQUESTS
-    return not flag("APFLOW_TESTING")
+    return not settings().testing
 
 
 @contextmanager
@@ -128,7 +128,7 @@ class LiteLLMClient:
                 hint="e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/qwen2.5",
             )
         self.model = model
-        self.api_base = api_base if api_base is not None else os.environ.get("APFLOW_API_BASE")
+        self.api_base = api_base if api_base is not None else settings().api_base
         self.api_key = api_key
         self.timeout = timeout
         self.attempts = max(1, attempts)

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from apflow.core.config import megabytes
-from apflow.core.errors import ConfigError, LLMError
+from apflow.core.errors import LLMError
+from apflow.core.settings import settings
 from apflow.llm import local_models
 from apflow.llm.base import Completion, Message, Usage, decode_guard
 
@@ -80,20 +80,8 @@ def idle_cores(sample_seconds: float = 0.1) -> int:
 
 
 def configured_threads() -> int | None:
-    """``APFLOW_LOCAL_THREADS`` as a positive int, or None when unset."""
-    raw = os.environ.get("APFLOW_LOCAL_THREADS", "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(
-            f"APFLOW_LOCAL_THREADS={raw!r} is not a positive integer",
-            hint=f"unset it to use the free cores ({free_cores()}), or set e.g. 2",
-        )
-    return value
+    """``APFLOW_LOCAL_THREADS`` (a positive int), or None when unset."""
+    return settings().local_threads
 
 
 def default_threads() -> int:
@@ -119,7 +107,7 @@ def _resolve_path(model_path: str | os.PathLike[str] | None) -> Path:
 
 
 def _cache_bytes() -> int:
-    return megabytes("APFLOW_LOCAL_CACHE_MB", 512, "turn the prompt cache off")
+    return settings().local_cache_mb << 20
 
 
 def _lean_cache(base: type, capacity_bytes: int) -> Any:

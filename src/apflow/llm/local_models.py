@@ -21,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from apflow.core.errors import ConfigError, LLMError
+from apflow.core.settings import settings
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 _CHUNK = 8 * 1024 * 1024
@@ -89,7 +90,7 @@ class ModelInfo:
 
 def models_dir() -> Path:
     """``APFLOW_MODELS_DIR``, else ``<user data dir>/apflow/models``."""
-    override = os.environ.get("APFLOW_MODELS_DIR", "").strip()
+    override = settings().models_dir
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_data_dir("apflow")) / "models"

@@ -20,7 +20,7 @@ from typing import Any
 
 import platformdirs
 
-from apflow.core.config import megabytes
+from apflow.core.settings import settings
 from apflow.core.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -28,14 +28,14 @@ SUFFIX = ".state"
 
 
 def folder() -> Path:
-    configured = os.environ.get("APFLOW_LOCAL_STATE_DIR", "").strip()
+    configured = settings().local_state_dir
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_cache_dir("apflow")) / "prompt-states"
 
 
 def capacity_bytes() -> int:
-    return megabytes("APFLOW_LOCAL_STATE_MB", 1024, "keep no prompt states on disk")
+    return settings().local_state_mb << 20
 
 
 def _path(model_path: Path, n_ctx: int, tokens: list[int]) -> Path:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from apflow.core.errors import ConfigError
+from apflow.core.settings import ENV_NAMES, revealed, settings
 
-TOKEN_ENV = "APFLOW_MCP_TOKEN"
-TOKENS_ENV = "APFLOW_MCP_TOKENS"
-TOKENS_FILE_ENV = "APFLOW_MCP_TOKENS_FILE"
+TOKEN_ENV = ENV_NAMES["mcp_token"]
+TOKENS_ENV = ENV_NAMES["mcp_tokens"]
+TOKENS_FILE_ENV = ENV_NAMES["mcp_tokens_file"]
 MIN_TOKEN_LENGTH = 16
 #: The user id of the single APFLOW_MCP_TOKEN.
 TOKEN_USER = "mcp"
@@ -67,7 +67,8 @@ def tokens_from_environment(tokens_file: str | None = None) -> dict[str, str]:
     """Every configured token and its user: ``tokens_file`` (or APFLOW_MCP_TOKENS_FILE),
     APFLOW_MCP_TOKENS (``alice:tok1,bob:tok2``) and APFLOW_MCP_TOKEN (user ``mcp``)."""
     users: dict[str, str] = {}
-    path = tokens_file or os.environ.get(TOKENS_FILE_ENV)
+    configured = settings()
+    path = tokens_file or configured.mcp_tokens_file
     if path:
         try:
             text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -77,14 +78,14 @@ def tokens_from_environment(tokens_file: str | None = None) -> dict[str, str]:
                 hint="write one user_id:token per line in a UTF-8 file only you can read",
             ) from None
         users.update(parse_tokens(text, f"tokens file {path}"))
-    for token, user in parse_tokens(os.environ.get(TOKENS_ENV, ""), TOKENS_ENV).items():
+    for token, user in parse_tokens(revealed(configured.mcp_tokens) or "", TOKENS_ENV).items():
         if users.get(token, user) != user:
             raise ConfigError(
                 f"{TOKENS_ENV} gives {user!r} the token of {users[token]!r}",
                 hint="give every user a token of their own",
             )
         users[token] = user
-    single = os.environ.get(TOKEN_ENV)
+    single = revealed(configured.mcp_token)
     if single:
         if len(single) < MIN_TOKEN_LENGTH:
             raise ConfigError(

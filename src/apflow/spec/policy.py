@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apflow.core.config import flag
+from apflow.core.settings import settings
 from apflow.spec.limits import Limits
 
 __all__ = ["DANGEROUS_EXECUTORS", "ExecutorPolicy", "Limits", "default_policy"]
@@ -37,6 +37,6 @@ class ExecutorPolicy:
 
 def default_policy() -> ExecutorPolicy:
     """Deny ``command_executor`` unless ``APFLOW_ALLOW_COMMANDS=1`` (read at call time)."""
-    if flag("APFLOW_ALLOW_COMMANDS"):
+    if settings().allow_commands:
         return ExecutorPolicy()
     return ExecutorPolicy(denied=DANGEROUS_EXECUTORS)

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
 from apflow.core.errors import ConfigError
+from apflow.core.settings import ENV_NAMES, revealed, settings
 from apflow.mcp.http import MIN_TOKEN_LENGTH, is_loopback
 from apflow.mcp.http import TOKEN_ENV as MCP_TOKEN_ENV
 
-TOKEN_ENV = "APFLOW_UI_TOKEN"
+TOKEN_ENV = ENV_NAMES["ui_token"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -43,7 +43,12 @@ _HEADERS = [
 
 def configured_token() -> str | None:
     """``APFLOW_UI_TOKEN``, else ``APFLOW_MCP_TOKEN``, else None."""
-    return os.environ.get(TOKEN_ENV) or os.environ.get(MCP_TOKEN_ENV) or None
+    return ui_token() or revealed(settings().mcp_token)
+
+
+def ui_token() -> str | None:
+    """``APFLOW_UI_TOKEN`` alone (a loopback console uses no other token)."""
+    return revealed(settings().ui_token)
 
 
 def check_bind(host: str, *, allow_remote: bool, token: str | None) -> None:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from apflow.core.runners.base import (
@@ -16,12 +15,10 @@ from apflow.core.runners.base import (
     invoke_executor,
 )
 from apflow.core.runners.local import LocalRunner
+from apflow.core.settings import settings
 
 if TYPE_CHECKING:
     from apflow.core.runners.dask import DaskRunner
-
-#: Names a Dask scheduler (``tcp://host:8786``) or ``local:N``; selects DaskRunner.
-ADDRESS_ENV = "APFLOW_DASK_ADDRESS"
 
 
 def runner_for(cluster: str | None = None) -> ExecutorRunner:
@@ -29,7 +26,7 @@ def runner_for(cluster: str | None = None) -> ExecutorRunner:
 
     Neither given: the in-process LocalRunner.
     """
-    address = cluster or os.environ.get(ADDRESS_ENV, "").strip()
+    address = cluster or settings().dask_address
     if not address:
         return LocalRunner()
     from apflow.core.runners.dask import DaskRunner
@@ -48,7 +45,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ADDRESS_ENV",
     "DaskRunner",
     "Attempt",
     "ExecutorRunner",

@@ -18,16 +18,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-import os
 import statistics
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from apflow.core.config import megabytes
 from apflow.core.results import failed
-from apflow.core.runners import ADDRESS_ENV
 from apflow.core.runners.base import Attempt, ExecutorRunner, TaskSnapshot
 from apflow.core.runners.dask_cluster import (
     Connection,
@@ -36,6 +33,7 @@ from apflow.core.runners.dask_cluster import (
     parse_local,
 )
 from apflow.core.runners.dask_worker import Shipment, ShippedAttempt, local_versions, run_batch
+from apflow.core.settings import settings
 from apflow.core.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -85,7 +83,7 @@ class DaskRunner(ExecutorRunner):
         threads_per_worker: int = 50,
     ) -> None:
         if address is None:
-            address = os.environ.get(ADDRESS_ENV, "").strip() or "local"
+            address = settings().dask_address or "local"
         if isinstance(address, str):
             parse_local(address)  # a bad local:N fails here, not at the first run
         self.address = address
@@ -93,10 +91,8 @@ class DaskRunner(ExecutorRunner):
         self.chunk_size = max(1, chunk_size)
         self.linger = linger
         self.max_result_bytes = (
-            megabytes("APFLOW_DASK_MAX_RESULT_MB", 16, "send results of any size")
-            if max_result_mb is None
-            else max_result_mb << 20
-        )
+            settings().dask_max_result_mb if max_result_mb is None else max_result_mb
+        ) << 20
         self.backstop_grace = timeout_grace
         self.connect_timeout = connect_timeout
         self.threads_per_worker = threads_per_worker

@@ -1,6 +1,6 @@
-"""Settings read from the environment, in one place.
+"""Where the database is: ``--db``, else the ``database_url`` setting, else ./.apflow/apflow.db.
 
-Read at call time (not import time) so tests and the CLI can change them.
+A SQLite file is checked here, before any connection, so a bad path is one ConfigError.
 """
 
 from __future__ import annotations
@@ -9,69 +9,9 @@ import os
 from pathlib import Path
 
 from apflow.core.errors import ConfigError
+from apflow.core.settings import settings
 
 DEFAULT_DB_PATH = Path(".apflow") / "apflow.db"
-
-
-def _number(name: str, default: float, *, minimum: float = 0) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{name}={raw!r} is not a number", hint=f"set {name} to e.g. {default}"
-        ) from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be >= {minimum}")
-    return value
-
-
-def default_task_timeout() -> float:
-    """Seconds a task may run when its params give no ``timeout`` (APFLOW_TASK_TIMEOUT)."""
-    return _number("APFLOW_TASK_TIMEOUT", 300.0, minimum=0.001)
-
-
-def default_max_concurrency() -> int:
-    """Tasks running at once in one tree (APFLOW_MAX_CONCURRENCY)."""
-    return int(_number("APFLOW_MAX_CONCURRENCY", 32, minimum=1))
-
-
-def max_requirement_chars() -> int:
-    """Characters a generation requirement may have (APFLOW_MAX_REQUIREMENT_CHARS).
-
-    Why: the requirement goes into every prompt of a generation; 20,000 characters (~5,000
-    tokens) holds a detailed workflow and leaves room in a small local model's context.
-    """
-    return int(_number("APFLOW_MAX_REQUIREMENT_CHARS", 20_000, minimum=1))
-
-
-def generation_budget() -> float:
-    """Seconds one generation may take, all model calls and re-asks included
-    (APFLOW_GENERATION_TIMEOUT; default 180, 0 = no budget). Why a budget: a small local
-    model in a loop otherwise runs for minutes in silence."""
-    return _number("APFLOW_GENERATION_TIMEOUT", 180.0, minimum=0)
-
-
-def megabytes(name: str, default: int, off: str) -> int:
-    """A size in MB from the environment, as bytes; ``0`` means ``off`` (said in the hint)."""
-    raw = os.environ.get(name, "").strip() or str(default)
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(
-            f"{name}={raw!r} is not a size in MB",
-            hint=f"unset it ({default} MB), or 0 to {off}",
-        )
-    return value << 20
-
-
-def flag(name: str) -> bool:
-    """True when the environment variable is set to 1/true/yes/on."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 #: What a plain path (no ``scheme://``) must end with to be taken as a SQLite file.
@@ -91,7 +31,7 @@ def database_url(url: str | None = None) -> str:
     path without a database suffix are refused with ConfigError) because a failed
     connection makes aiosqlite's worker thread print a traceback after the error.
     """
-    raw = url or os.environ.get("APFLOW_DATABASE_URL") or ""
+    raw = url or settings().database_url or ""
     source = "--db" if url else "APFLOW_DATABASE_URL"
     if not raw:
         DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
