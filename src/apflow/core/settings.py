@@ -186,6 +186,30 @@ def environment() -> dict[str, str]:
     return found
 
 
+#: Named SQL connections (``sql_executor``): ``APFLOW_SQL_<NAME>=<url>`` and
+#: ``APFLOW_SQL_<NAME>_WRITE=1``. A family of variables rather than fields: the names are
+#: the operator's.
+SQL_PREFIX = "APFLOW_SQL_"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def sql_connections() -> dict[str, tuple[str, bool, str]]:
+    """Every configured SQL connection: lower-case name -> (url, writes allowed, variable)."""
+    found = {}
+    for variable, raw in sorted(os.environ.items()):
+        if not variable.startswith(SQL_PREFIX) or variable.endswith("_WRITE") or not raw.strip():
+            continue
+        switch = os.environ.get(f"{variable}_WRITE", "").strip().lower()
+        if switch not in _TRUE | _FALSE:
+            raise ConfigError(
+                f"{variable}_WRITE={switch!r} is not a switch",
+                hint=f"set {variable}_WRITE=1 to allow writes, or leave it unset",
+            )
+        found[variable[len(SQL_PREFIX) :].lower()] = (raw.strip(), switch in _TRUE, variable)
+    return found
+
+
 class _Environment(EnvSettingsSource):
     """Exactly the upper-case names (what the cache key watches), stripped, blanks unset."""
 

@@ -10,7 +10,6 @@ the operator said so.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sqlite3
 import weakref
@@ -18,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apflow.core.config import flag
 from apflow.core.errors import ConfigError
 from apflow.core.executor import Effect
+from apflow.core.settings import SQL_PREFIX as PREFIX
+from apflow.core.settings import sql_connections
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-PREFIX = "APFLOW_SQL_"
 DEFAULT_NAME = "default"
 #: The quick-start database: a scratch SQLite file apflow creates in the working directory.
 DEFAULT_PATH = Path(".apflow") / "data.db"
@@ -79,13 +78,9 @@ def connections() -> dict[str, SqlConnection]:
             DEFAULT_NAME, f"sqlite+aiosqlite:///{DEFAULT_PATH}", True, "built-in"
         )
     }
-    for variable, raw in sorted(os.environ.items()):
-        if not variable.startswith(PREFIX) or variable.endswith("_WRITE") or not raw.strip():
-            continue
-        name = variable[len(PREFIX) :].lower()
+    for name, (raw, writes, variable) in sql_connections().items():
         if _NAME.match(name):
-            url = _async_url(raw.strip(), variable)
-            found[name] = SqlConnection(name, url, flag(f"{variable}_WRITE"), variable)
+            found[name] = SqlConnection(name, _async_url(raw, variable), writes, variable)
     return found
 
 
