@@ -23,20 +23,22 @@ import sys
 from pathlib import Path
 
 import builtin_cases
+import guide_cases
 import user_cases
 from builtin_cases import FALLBACK_SCHEMAS, TOOLS
 from jsonschema import Draft202012Validator
 
 DATASETS = Path(__file__).parent / "datasets"
-#: (file name, ``source`` of every row, cases)
+#: (file name, ``source`` of every row, cases, the executors each case offers)
 SUITES = [
-    ("builtin.jsonl", "apflow_builtin", builtin_cases.CASES),
-    ("user_dev.jsonl", "apflow_user", user_cases.CASES),
+    ("builtin.jsonl", "apflow_builtin", builtin_cases.CASES, TOOLS),
+    ("user_dev.jsonl", "apflow_user", user_cases.CASES, TOOLS),
+    ("guide.jsonl", "apflow_guide", guide_cases.CASES, guide_cases.TOOLS),
 ]
 _REF = re.compile(r"\$([A-Za-z0-9_\-]+)(?:\.[^$]*)?\$")
 
 
-def tool_entries() -> list[dict]:
+def tool_entries(names: list[str]) -> list[dict]:
     live = {}
     try:
         import apflow
@@ -45,8 +47,8 @@ def tool_entries() -> list[dict]:
     except Exception as exc:  # the suite must still build on a partial checkout
         print(f"registry unavailable ({exc}); using expected schemas", file=sys.stderr)
     entries = []
-    for name in sorted(TOOLS):
-        fallback = FALLBACK_SCHEMAS[name]
+    for name in sorted(names):
+        fallback = FALLBACK_SCHEMAS.get(name) or {"description": name, "input_schema": {}}
         source = live.get(name) or {}
         entries.append(
             {
@@ -124,10 +126,9 @@ def build(cases: list[dict], source: str, tools: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    tools = tool_entries()
     stale = []
-    for file_name, source, cases in SUITES:
-        out, text = DATASETS / file_name, build(cases, source, tools)
+    for file_name, source, cases, names in SUITES:
+        out, text = DATASETS / file_name, build(cases, source, tool_entries(names))
         if "--check" in sys.argv:
             if (out.read_text() if out.exists() else "") != text:
                 stale.append(file_name)

@@ -159,6 +159,8 @@ APFLOW_SUITES = {
             "collapsed_steps",
         },
     ),
+    # the guide's own "Good requirements" ("save to database" needs sql_executor)
+    "guide": (2, {"fan_out_in", "transform_between"}),
 }
 
 

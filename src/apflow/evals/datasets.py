@@ -17,6 +17,7 @@ from apflow.core.errors import ConfigError
 BUILTIN = {
     "builtin": "builtin.jsonl",
     "user-dev": "user_dev.jsonl",
+    "guide": "guide.jsonl",
     "nestful-dev": "nestful_dev.jsonl",
     "seal-tools-dev": "seal_tools_dev.jsonl",
 }
