@@ -528,3 +528,12 @@ def test_a_plain_merge_is_shown_as_a_transform_not_an_llm_call(builtins):
     }
     plain = build_offer("get https://a.example.com/team", builtins, default_policy(), None, 20)
     assert "transform_executor" not in plain.ids  # not offered where nothing is reshaped
+
+
+def test_only_a_request_to_run_something_counts_as_asking_for_a_command():
+    from apflow.generator.coverage import asks_for_command
+
+    assert asks_for_command("run `git log -5` in the repo and summarise it")
+    assert asks_for_command("execute the backup script, then ping https://x.example.com")
+    assert not asks_for_command("keep only the `id` and `title` fields of https://x.example.com")
+    assert not asks_for_command("fetch https://x.example.com and run an LLM summary on it")

@@ -37,8 +37,9 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z0-9_\-]+)\.result([^}]*)\}")
 #: command", "run the script"). Words, not guesses: it only decides which error to give
 #: when the executor that would do it is switched off.
 _COMMAND = re.compile(
-    r"`[^`]+`|\b(?:run|execute|exec)\b[^.;\n]{0,40}\b(?:command|shell|script|program|cli)\b"
-    r"|\bshell\b|\bterminal\b|\b(?:bash|sh|zsh)\b\s+-c\b",
+    r"\b(?:run|execute|exec)\b[^.;\n`]{0,20}`[^`]+`"
+    r"|\b(?:run|execute|exec)\b[^.;\n]{0,40}\b(?:command|shell|script|program|cli)\b"
+    r"|\bshell command\b|\bin (?:a|the) (?:shell|terminal)\b|\b(?:bash|sh|zsh)\s+-c\b",
     re.IGNORECASE,
 )
 
