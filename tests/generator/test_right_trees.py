@@ -537,3 +537,25 @@ def test_only_a_request_to_run_something_counts_as_asking_for_a_command():
     assert asks_for_command("execute the backup script, then ping https://x.example.com")
     assert not asks_for_command("keep only the `id` and `title` fields of https://x.example.com")
     assert not asks_for_command("fetch https://x.example.com and run an LLM summary on it")
+
+
+async def test_separately_does_not_split_a_merge_of_sources(builtins):
+    """'summarise A and B separately, then combine': the merge's sources are task ids."""
+    tree = answer(
+        scrape("t1", "https://docs.example.org/a"),
+        scrape("t2", "https://docs.example.org/b"),
+        {
+            "id": "t3",
+            "schemas": {"method": "transform_executor"},
+            "inputs": {"sources": ["t1", "t2"]},
+            "dependencies": ["t1", "t2"],
+        },
+    )
+    result = await generate_tree(
+        "summarise https://docs.example.org/a and https://docs.example.org/b separately, "
+        "then combine them",
+        client=ScriptedClient([tree]),
+        registry=builtins,
+    )
+    assert result.tree.get("t3").inputs["sources"] == ["t1", "t2"]
+    assert not any("split into" in f for f in result.fixes)

@@ -266,6 +266,15 @@ _EACH = re.compile(
 )
 
 
+def _named_item(value: Any, requirement: str, ids: set[str]) -> bool:
+    """A literal the request itself names (``cpu`` in "CPU, memory and disk facts"), and not
+    a task id (a merge's ``sources`` lists tasks, not items to split over)."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return False
+    text = str(value)
+    return "${" not in text and text not in ids and text.lower() in requirement.lower()
+
+
 def one_task_each(spec: TaskTreeSpec, requirement: str) -> tuple[TaskTreeSpec, list[str]]:
     """Split a task whose input lists several items into one task per item, when the request
     asks for one task each.
@@ -273,11 +282,13 @@ def one_task_each(spec: TaskTreeSpec, requirement: str) -> tuple[TaskTreeSpec, l
     The demo's request ("collect CPU, memory and disk facts in parallel, one task each")
     got one task with ``sections: [cpu, memory, disk]`` from the 1.5B model, whatever the
     prompt said. Only a task nothing depends on is split (a reference to its result could
-    not say which part it meant), and only a list of literal scalars.
+    not say which part it meant), and only a list of literals that the request names
+    each (not task ids: a merge's ``sources``).
     """
     if not _EACH.search(requirement):
         return spec, []
     needed = {d.id for t in spec.tasks for d in t.dependencies}
+    ids = set(spec.ids())
     tasks = list(spec.tasks)
     fixes: list[str] = []
     for task in list(tasks):
@@ -288,7 +299,7 @@ def one_task_each(spec: TaskTreeSpec, requirement: str) -> tuple[TaskTreeSpec, l
             for key, value in task.inputs.items()
             if isinstance(value, list)
             and len(value) > 1
-            and all(isinstance(v, str | int | float) and "${" not in str(v) for v in value)
+            and all(_named_item(v, requirement, ids) for v in value)
         ]
         if len(lists) != 1:
             continue
