@@ -116,3 +116,16 @@ def test_every_setting_is_described_and_named_after_its_variable():
     for name, field in Settings.model_fields.items():
         assert field.description, name
         assert ENV_NAMES[name] == "APFLOW_" + name.upper()
+
+
+def test_the_old_config_functions_still_work_and_say_where_they_moved(monkeypatch):
+    import pytest as _pytest
+
+    from apflow.core import config
+
+    monkeypatch.setenv("APFLOW_TASK_TIMEOUT", "12")
+    with _pytest.warns(DeprecationWarning, match=r"settings\(\)\.task_timeout"):
+        read = config.default_task_timeout
+    assert read() == 12.0
+    with _pytest.warns(DeprecationWarning, match="database_url"):
+        assert config.database_url("sqlite:///x.db").endswith("x.db")
