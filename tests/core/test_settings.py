@@ -118,7 +118,7 @@ def test_every_setting_is_described_and_named_after_its_variable():
         assert ENV_NAMES[name] == "APFLOW_" + name.upper()
 
 
-def test_the_old_config_functions_still_work_and_say_where_they_moved(monkeypatch):
+def test_the_old_config_functions_still_work_and_say_where_they_moved(monkeypatch, tmp_path):
     import pytest as _pytest
 
     from apflow.core import config
@@ -128,4 +128,4 @@ def test_the_old_config_functions_still_work_and_say_where_they_moved(monkeypatc
         read = config.default_task_timeout
     assert read() == 12.0
     with _pytest.warns(DeprecationWarning, match="database_url"):
-        assert config.database_url("sqlite:///x.db").endswith("x.db")
+        assert config.database_url(f"sqlite:///{tmp_path}/x.db").endswith("x.db")

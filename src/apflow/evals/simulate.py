@@ -98,6 +98,16 @@ def _effect_of(tool: dict[str, Any]) -> Any:
     return effect
 
 
+def _builtin_unasked(name: str) -> tuple[str, ...]:
+    """The real executor's ``unasked_inputs`` for a tool named like a built-in, so the
+    grammar an eval decodes under is the one users get."""
+    from apflow.core.registry import default_registry
+
+    if name in default_registry and name != AGGREGATOR:
+        return tuple(getattr(default_registry.get_class(name), "unasked_inputs", ()) or ())
+    return ()
+
+
 def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
     """An executor class for one dataset tool entry (``name``, ``description``, schemas)."""
     input_schema = tool.get("input_schema") or {"type": "object"}
@@ -124,6 +134,7 @@ def simulated_executor(tool: dict[str, Any]) -> type[BaseTask]:
         return None  # execute checks, knowing which values are made-up upstream results
 
     attrs = {
+        "unasked_inputs": tuple(tool.get("unasked_inputs") or _builtin_unasked(tool["name"])),
         "input_refusal": input_refusal,
         "effects": tool.get("effects"),
         "effect": _effect_of(tool),
