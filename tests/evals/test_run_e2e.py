@@ -2,8 +2,8 @@
 
 The scripted model answers perfectly for most cases, and on purpose: forgets the root
 (deterministic fix), names an unknown executor once (one re-ask), never gets it right
-(GenerationError), leaves out a step (lower F1; asked once more for it, in vain), and wires a reference to an output
-field that does not exist (valid, but not executable).
+(GenerationError), leaves out a step (lower F1; asked once more for it, in vain), and
+wires a reference to an output field that does not exist (valid, but not executable).
 """
 
 from __future__ import annotations
