@@ -17,6 +17,7 @@ PAGES = [
     "generate-executor.md",
     "python-api.md",
     "basic-task.md",
+    "architecture.md",
 ]
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from apflow.core import (
         TERMINAL_STATES,
         BaseTask,
+        EventBus,
+        EventKind,
         ExecutableTask,
         ExecutorRegistry,
         TaskContext,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
         completed,
         create_session,
         create_task,
+        current_bus,
         default_registry,
         executor_register,
         failed,
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
         list_executors,
         register_post_hook,
         register_pre_hook,
+        use_bus,
     )
     from apflow.core.errors import (
         ApflowError,
@@ -78,6 +82,8 @@ __all__ = [
     "BaseTask",
     "ConfigError",
     "DaskRunner",
+    "EventBus",
+    "EventKind",
     "ExecutableTask",
     "ExecutorNotFound",
     "ExecutorRegistrationError",
@@ -102,6 +108,7 @@ __all__ = [
     "create_session",
     "create_task",
     "create_tree",
+    "current_bus",
     "default_registry",
     "executor_register",
     "failed",
@@ -115,5 +122,6 @@ __all__ = [
     "render_tree",
     "repair_tree",
     "run_tasks",
+    "use_bus",
     "validate_tree",
 ]

@@ -17,6 +17,7 @@ from apflow.cli.common import console, fail, handle_errors, out, print_json, run
 from apflow.cli.progress import GenerationProgress
 from apflow.cli.views import spec_tree
 from apflow.cli.watch import TreeOutcome, interrupted, pick_display, report, run_tree
+from apflow.core.bus import EventBus, EventKind, current_bus
 from apflow.core.errors import GenerationError
 
 TREES_DIR = Path(".apflow") / "trees"
@@ -67,13 +68,10 @@ async def generate_with_progress(
 
     client = CountingClient(get_client(model))
     progress = GenerationProgress(console, client, enabled=show_progress)
-    with progress:
+    bus = EventBus(parent=current_bus(), name="apflow generate")
+    with progress, bus.subscribed(EventKind.of_family("generate"), progress.on_event):
         result = await generate_tree(
-            requirement,
-            mode=mode,
-            client=client,
-            executors=executors,
-            on_event=progress.on_event,
+            requirement, mode=mode, client=client, executors=executors, bus=bus
         )
     return result, progress
 

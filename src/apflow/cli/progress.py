@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # importing the generator costs ~0.5 s; only `apflow generate
 
 
 class GenerationProgress:
-    """Receives GenerationEvents; draws a spinner line on a terminal, plain lines otherwise."""
+    """Receives the bus's ``generate:*`` events (or GenerationEvents: ``phase``, ``status``,
+    ``detail``); draws a spinner line on a terminal, plain lines otherwise."""
 
     def __init__(self, console: Console, client: CountingClient, *, enabled: bool = True) -> None:
         self.console = console

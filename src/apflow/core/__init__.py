@@ -1,4 +1,4 @@
-"""The core: storage, registry, hooks and the execution engine. Imports nothing above it.
+"""The core: storage, registry, hooks, event bus and engine. Imports nothing above it.
 
 Public names load on first use (see :mod:`apflow.core.lazy`): ``import apflow.core.errors``
 or ``apflow.core.references`` does not import SQLAlchemy or the engine.
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from apflow.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from apflow.core.bus import EventBus, EventKind, current_bus, use_bus
     from apflow.core.database import create_session, get_engine
     from apflow.core.engine import TaskManager
     from apflow.core.executor import BaseTask, ExecutableTask, TaskContext, completed, failed
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 #: ``{module: [name, ...]}``; the top-level ``apflow`` package serves these too.
 _EXPORTS = {
+    "apflow.core.bus": ["EventBus", "EventKind", "current_bus", "use_bus"],
     "apflow.core.database": ["create_session", "get_engine"],
     "apflow.core.engine": ["TaskManager"],
     "apflow.core.executor": ["BaseTask", "ExecutableTask", "TaskContext", "completed", "failed"],
@@ -50,6 +52,8 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "BaseTask",
+    "EventBus",
+    "EventKind",
     "ExecutableTask",
     "ExecutorRegistry",
     "TERMINAL_STATES",
@@ -62,6 +66,7 @@ __all__ = [
     "completed",
     "create_session",
     "create_task",
+    "current_bus",
     "default_registry",
     "executor_register",
     "failed",
@@ -71,4 +76,5 @@ __all__ = [
     "list_executors",
     "register_post_hook",
     "register_pre_hook",
+    "use_bus",
 ]

@@ -18,7 +18,16 @@ from sqlalchemy import inspect as orm_state
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from apflow.core import events, hooks
+from apflow.core import hooks
+from apflow.core.bus import (
+    EventBus,
+    EventKind,
+    TasksCommitted,
+    TaskStateChanged,
+    TreeEvent,
+    current_bus,
+    use_bus,
+)
 from apflow.core.errors import ApflowError, DuplicateTaskId
 from apflow.core.graphs import implied_root_dependencies
 from apflow.core.models import TaskModel, change, utcnow
@@ -26,7 +35,7 @@ from apflow.core.registry import ExecutorRegistry, default_registry
 from apflow.core.repository import TaskRepository
 from apflow.core.results import cancelled
 from apflow.core.runners import ExecutorRunner, runner_for
-from apflow.core.scheduler import StateListener, TreeScheduler
+from apflow.core.scheduler import StateListener, TreeScheduler, listened_by
 from apflow.core.settings import settings
 from apflow.core.states import TERMINAL_STATES, TaskStatus
 from apflow.core.task_runner import TaskRunner
@@ -50,6 +59,10 @@ class TaskManager:
     ``DaskRunner(address)``. Without one, ``APFLOW_DASK_ADDRESS`` selects a DaskRunner,
     connected for each run and closed after it; else executors run in this process.
     A runner passed in is started when first needed and left open for its owner to close.
+
+    Events (tree, task and hook ones) go to ``bus``, else to the current bus when a run
+    starts. ``on_state_change(task, old, new)`` hears this manager's runs only: it
+    subscribes to ``task:state`` on a bus of each run, whose events then go on to ``bus``.
     """
 
     def __init__(
@@ -62,6 +75,7 @@ class TaskManager:
         default_timeout: float | None = None,
         retry_backoff: float = 0.5,
         runner: ExecutorRunner | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         # Task objects must stay readable after each commit (async sessions cannot lazy-load).
         session.sync_session.expire_on_commit = False
@@ -86,6 +100,12 @@ class TaskManager:
         self._cancel_at_start: set[str] = set()
         self._owns_runner = runner is None
         self._runner = runner
+        self._bus = bus
+
+    @property
+    def bus(self) -> EventBus:
+        """Where this manager publishes: the ``bus`` it was given, else the current bus."""
+        return self._bus if self._bus is not None else current_bus()
 
     async def distribute_task_tree(self, root: TaskTreeNode) -> TaskTreeNode:
         """Run every task in ``root``'s node structure; returns the same node, updated.
@@ -125,6 +145,8 @@ class TaskManager:
         async def store() -> None:
             if new or links:
                 await repo.store_new(new, links)
+            if new:
+                self.bus.publish(TreeEvent(EventKind.TREE_STORED, root.task.id, tasks=len(new)))
 
         if tasks[0].status == TaskStatus.CANCELLED:
             # Cancelled through the database (another process or manager) after it was
@@ -171,13 +193,16 @@ class TaskManager:
         tasks = await self.task_repository.require_tree(root_id)
         fields = {**cancelled("cancelled by request"), "completed_at": utcnow()}
         updates = []
+        bus = self.bus
         for task in tasks:
             if task.status not in TERMINAL_STATES:
-                change(task, **fields)
+                old = change(task, **fields)
                 updates.append({"id": task.id, **fields})
+                bus.publish(TaskStateChanged(root_id, task.id, old, task.status, task))
         await self.task_repository.apply_updates(updates)
         changed = await self.task_repository.get_tasks_by_ids([u["id"] for u in updates])
-        events.publish(root_id, changed)
+        if changed:
+            bus.publish(TasksCommitted(root_id, tuple(changed)))
         return len(updates)
 
     @property
@@ -220,6 +245,8 @@ class TaskManager:
         root_id: str,
         store: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        bus = self.bus
+        started = ended = False
         run = TreeScheduler(
             self.task_repository,
             tasks,
@@ -233,7 +260,7 @@ class TaskManager:
                 tree_id=root_id,
             ),
             max_concurrency=self.max_concurrency,
-            on_state_change=self.on_state_change,
+            bus=listened_by(bus, self.on_state_change),
         )
         implied = self._imply_root_dependencies(tasks, root_id, run.task_runner.collects_outcomes)
         if root_id in self._cancel_at_start:
@@ -251,10 +278,18 @@ class TaskManager:
             # Start from a clean session: unsaved changes are committed now rather than
             # held in an open transaction that would block the run's writer.
             await self.task_repository.commit_pending()
-            with hooks.hook_repository(self.task_repository):
+            bus.publish(TreeEvent(EventKind.TREE_STARTED, root_id, tasks=len(tasks)))
+            started = True
+            # Hooks publish to the current bus; the run's own bus stays the scheduler's.
+            with hooks.hook_repository(self.task_repository), use_bus(bus):
                 async with self.task_repository.dedicated_writer():
                     await run.execute()
+            ended = True
         finally:
+            if started:
+                status = getattr(run.tasks.get(root_id), "status", None)
+                finished = EventKind.TREE_FINISHED
+                bus.publish(TreeEvent(finished, root_id, status, len(tasks), interrupted=not ended))
             self._runs.pop(root_id, None)
             await self._release_runner(run)
 

@@ -1,14 +1,14 @@
-"""Committed state changes, for watchers in this process (the web console, metrics).
+"""Committed state changes as ``listener(root_id, tasks)``: a thin adapter of the event bus.
 
-Why beside ``TaskManager(on_state_change=...)``: that callback belongs to the one manager
-that was given it and fires *before* the change is stored. A watcher that did not create
-the manager (the web console watching a tree that the service runs) subscribes here
-instead, and hears each batch *after* the commit that stored it, so a read it makes in
-response sees at least that state.
+The bus's ``task:committed`` event (:class:`apflow.core.bus.TasksCommitted`) is the same
+thing; new code subscribes to it there (``current_bus().subscribe(...)``). This module
+keeps the older two-argument form working on the current bus.
 
-Listeners are called synchronously, on the engine's event loop, once per scheduling round
-(one call per commit, not per task); they must return quickly and never block. An
-exception in a listener is logged and never reaches the run.
+Why a commit event beside ``task:state`` (and ``TaskManager(on_state_change=...)``): those
+fire *before* the change is stored; a watcher that reads the database in response (the web
+console) needs each batch *after* the commit that stored it. Listeners are called on the
+engine's event loop once per scheduling round (one call per commit, not per task) and must
+return quickly; an exception in one is logged and never reaches the run.
 """
 
 from __future__ import annotations
@@ -16,17 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from apflow.core.utils.logger import get_logger
+from apflow.core.bus import EventKind, TasksCommitted, current_bus
 
 if TYPE_CHECKING:
     from apflow.core.models import TaskModel
 
-logger = get_logger(__name__)
-
 #: ``listener(root_id, tasks)``: the tasks of tree ``root_id`` whose state was just committed.
 CommitListener = Callable[[str, "Sequence[TaskModel]"], object]
-
-_listeners: list[CommitListener] = []
 
 
 def subscribe(listener: CommitListener) -> Callable[[], None]:
@@ -35,25 +31,20 @@ def subscribe(listener: CommitListener) -> Callable[[], None]:
     Returns a function that unsubscribes it. The task objects are the engine's own: read
     what you need during the call and keep no reference to them.
     """
-    _listeners.append(listener)
 
-    def unsubscribe() -> None:
-        if listener in _listeners:
-            _listeners.remove(listener)
+    def on_commit(event: TasksCommitted) -> None:
+        listener(event.root_id, event.tasks)
 
-    return unsubscribe
+    on_commit.__qualname__ = f"commit listener {getattr(listener, '__qualname__', listener)}"
+    return current_bus().subscribe(EventKind.TASK_COMMITTED, on_commit)
 
 
 def has_listeners() -> bool:
-    return bool(_listeners)
+    """Whether anything on the current bus hears committed state changes."""
+    return current_bus().listening(EventKind.TASK_COMMITTED)
 
 
 def publish(root_id: str, tasks: Sequence[TaskModel]) -> None:
-    """Tell every listener that ``tasks`` of tree ``root_id`` were committed (engine only)."""
-    if not tasks:
-        return
-    for listener in list(_listeners):
-        try:
-            listener(root_id, tasks)
-        except Exception:
-            logger.exception("state-change listener %r failed for tree %s", listener, root_id)
+    """Tell the current bus that ``tasks`` of tree ``root_id`` were committed (engine only)."""
+    if tasks:
+        current_bus().publish(TasksCommitted(root_id=root_id, tasks=tuple(tasks)))

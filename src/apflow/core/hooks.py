@@ -3,6 +3,9 @@
 Hooks run in registration order, see each other's changes, and never fail a task:
 an exception is logged with the task id. During a run, :func:`get_hook_repository`
 returns the repository bound to that run's session.
+
+Hooks are not bus subscribers (a pre-hook may change the task's inputs before it runs);
+after each one, ``hook:ran`` or ``hook:failed`` is published on the current bus.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from apflow.core.bus import EventKind, HookEvent, current_bus
 from apflow.core.utils.logger import get_logger
 
 if TYPE_CHECKING:
@@ -73,14 +77,21 @@ def hook_repository(repository: TaskRepository) -> Iterator[None]:
 
 
 async def _call(fn: Callable, args: tuple, kind: str, task: Any) -> None:
+    error = None
     try:
         outcome = fn(*args)
         if inspect.isawaitable(outcome):
             await outcome
-    except Exception:
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
         logger.exception(
             "%s hook %s failed for task %s", kind, getattr(fn, "__name__", fn), task.id
         )
+    event_kind = EventKind.HOOK_RAN if error is None else EventKind.HOOK_FAILED
+    bus = current_bus()
+    if bus.listening(event_kind):
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        bus.publish(HookEvent(event_kind, name, kind, task.id, error))
 
 
 async def run_pre_hooks(task: Any) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from apflow.core import events
 from apflow.core.batch_writes import STATE_FIELDS
+from apflow.core.bus import EventBus, EventKind, TasksCommitted, TaskStateChanged, current_bus
 from apflow.core.errors import TaskTreeError
 from apflow.core.models import TaskModel, change, utcnow
 from apflow.core.repository import TaskRepository
@@ -38,6 +38,18 @@ _STATE_KEYS = frozenset({"id", *STATE_FIELDS})
 CANCEL_POLL_SECONDS = 1.0
 
 
+def listened_by(bus: EventBus, on_state_change: StateListener | None) -> EventBus:
+    """``bus``, or a bus of one run that calls ``on_state_change(task, old, new)`` for each
+    ``task:state`` event and then passes every event on to ``bus``."""
+    if on_state_change is None:
+        return bus
+    run_bus = EventBus(parent=bus, name="run")
+    run_bus.subscribe(
+        EventKind.TASK_STATE, lambda event: on_state_change(event.task, event.old, event.new)
+    )
+    return run_bus
+
+
 class TreeScheduler:
     """One execution of one tree. Holds the in-memory graph and the write buffer."""
 
@@ -49,12 +61,13 @@ class TreeScheduler:
         *,
         task_runner: TaskRunner,
         max_concurrency: int,
-        on_state_change: StateListener | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.repo = repository
         self.task_runner = task_runner
         self.max_concurrency = max_concurrency
-        self.on_state_change = on_state_change
+        #: Hears ``task:state`` (each change, before it is stored) and ``task:committed``.
+        self.bus = bus if bus is not None else current_bus()
         self.root_id = root_id
         self.tasks = {t.id: t for t in tasks}
         self.order = {t.id: i for i, t in enumerate(tasks)}
@@ -107,11 +120,8 @@ class TreeScheduler:
         old = change(task, **fields)
         new = task.status
         self.writes.setdefault(task.id, {"id": task.id}).update(fields)
-        if new != old and self.on_state_change is not None:
-            try:
-                self.on_state_change(task, old, new)
-            except Exception:
-                logger.exception("state listener failed for task %s", task.id)
+        if new != old and self.bus.listening(EventKind.TASK_STATE):
+            self.bus.publish(TaskStateChanged(self.root_id, task.id, old, new, task))
 
     async def flush(self) -> None:
         if self.writes:
@@ -128,9 +138,11 @@ class TreeScheduler:
                         for key, value in row.items():
                             if key != "id":
                                 set_committed_value(task, key, value)
-            if events.has_listeners():
+            if self.bus.listening(EventKind.TASK_COMMITTED):
                 written = (self.tasks.get(row["id"]) for row in batch)
-                events.publish(self.root_id, [t for t in written if t is not None])
+                tasks = tuple(t for t in written if t is not None)
+                if tasks:
+                    self.bus.publish(TasksCommitted(self.root_id, tasks))
 
     def _full_state(self, row: dict[str, Any]) -> dict[str, Any]:
         """Pad a state-only write with the task's other state fields.

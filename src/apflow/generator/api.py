@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from apflow.core.bus import EventBus
 from apflow.core.errors import GenerationError
 from apflow.core.settings import settings
 from apflow.generator import catalogue, examples, modes
@@ -96,6 +97,7 @@ async def generate_tree(
     policy: ExecutorPolicy | None = None,
     max_requirement_chars: int | None = None,
     time_budget: float | None = None,
+    bus: EventBus | None = None,
 ) -> GenerationResult:
     """Turn ``requirement`` into a task tree that passes validation against ``registry``.
 
@@ -108,6 +110,8 @@ async def generate_tree(
     default ``APFLOW_GENERATION_TIMEOUT``, 180; 0 for none) bounds the whole generation: the
     embedded model's answer running late ends after its last finished task (and the result
     says so in ``warnings``); with no time left for a call or a re-ask, GenerationError.
+    Phase (``generate:*``) and ``model:call`` events go to ``bus`` (default: the current
+    bus); ``on_event`` hears this generation's phase events only.
     """
     if not isinstance(requirement, str) or not requirement.strip():
         raise GenerationError(
@@ -128,7 +132,7 @@ async def generate_tree(
     offer = build_offer(requirement, registry, allowed, allow, catalogue_limit)
     llm = client if client is not None else get_client(model)
     budget = settings().generation_timeout if time_budget is None else time_budget
-    gen = Generation(llm, registry, allowed, requirement, on_event=on_event)
+    gen = Generation(llm, registry, allowed, requirement, on_event=on_event, bus=bus)
     gen.offered = offer.entries
     if budget and budget > 0:
         gen.budget, gen.deadline = budget, time.monotonic() + budget

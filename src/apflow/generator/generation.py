@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from apflow.core.bus import EventBus, EventKind, GenerationPhase, ModelCall
 from apflow.core.errors import GenerationError
 from apflow.core.task_fields import expand_bare_ids
 from apflow.core.utils.logger import get_logger
@@ -28,7 +29,7 @@ from apflow.generator.examples import compact, working_tasks
 from apflow.generator.lookups import wired_lookups
 from apflow.generator.ordering import ordered_by_effects
 from apflow.generator.parsing import tasks_from
-from apflow.generator.result import Attempt, GenerationEvent, GenerationStats
+from apflow.generator.result import Attempt, GenerationEvent, GenerationStats, generation_bus
 from apflow.generator.runaway import TreeWatch
 from apflow.generator.schemas import need_id
 from apflow.llm.base import Completion, DecodeGuard, LLMClient, Message, decode_guard
@@ -75,18 +76,18 @@ class Generation:
     watch: TreeWatch | None = None
     #: Catalogue entries offered to the model (output schemas name what a lookup returns).
     offered: list[dict[str, Any]] = field(default_factory=list)
+    #: Where phase and model-call events go; ``on_event`` is fed from it (``generation_bus``).
+    bus: EventBus | None = None
 
     def __post_init__(self) -> None:
         if self.watch is None:
             self.watch = TreeWatch(self.requirement)
+        self.bus = generation_bus(self.bus, self.on_event)
 
     def emit(self, phase: str, status: str, detail: str = "", **data: Any) -> None:
-        if self.on_event is None:
-            return
-        try:
-            self.on_event(GenerationEvent(phase, status, detail, data))
-        except Exception as exc:  # a broken progress display must not break generation
-            logger.warning("on_event handler failed: %s", exc)
+        kind = EventKind(f"generate:{status}")
+        if self.bus.listening(kind):  # a subscriber's exception is logged, never raised
+            self.bus.publish(GenerationPhase(kind, phase, detail, data, self.bus.name))
 
     @contextmanager
     def phase(self, name: str, detail: str = "") -> Iterator[None]:
@@ -121,12 +122,17 @@ class Generation:
         if self.out_of_time():
             raise self._late("before the next model call")
         guard = decode_guard.set(DecodeGuard(deadline=self.deadline, stop=self.watch))
+        started = time.perf_counter()
         try:
             completion = await self.client.complete(
                 messages, json_schema=schema, temperature=0.0, max_tokens=max_tokens
             )
         finally:
             decode_guard.reset(guard)
+        usage, seconds = completion.usage, round(time.perf_counter() - started, 4)
+        model = completion.model or str(getattr(self.client, "model", ""))
+        tokens = (usage.prompt_tokens, usage.completion_tokens)
+        self.bus.publish(ModelCall(model, *tokens, seconds, self.bus.name))
         self.stats.llm_calls += 1
         self.stats.prompt_tokens += completion.usage.prompt_tokens
         self.stats.completion_tokens += completion.usage.completion_tokens

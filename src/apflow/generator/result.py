@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apflow.core.bus import EventBus, EventKind, GenerationPhase, current_bus
 from apflow.core.errors import GenerationError
 from apflow.spec import TaskTreeSpec
 
@@ -52,6 +55,27 @@ class GenerationEvent:
     status: str
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_phase(cls, event: GenerationPhase) -> GenerationEvent:
+        """The bus's ``generate:*`` event in the form ``on_event`` receives."""
+        return cls(event.phase, event.status, event.detail, event.data)
+
+
+def generation_bus(
+    parent: EventBus | None, on_event: Callable[[GenerationEvent], Any] | None
+) -> EventBus:
+    """The bus of one generation: ``on_event`` (if any) hears its ``generate:*`` events as
+    GenerationEvents; every event then goes on to ``parent`` (default: the current bus).
+    Its name, ``generation-<8 hex>``, is the ``generation_id`` of the events it carries."""
+    parent = parent if parent is not None else current_bus()
+    bus = EventBus(parent=parent, name=f"generation-{uuid.uuid4().hex[:8]}")
+    if on_event is not None:
+        listener = on_event
+        bus.subscribe(
+            EventKind.of_family("generate"), lambda e: listener(GenerationEvent.from_phase(e))
+        )
+    return bus
 
 
 @dataclass

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from apflow.core.bus import EventBus, EventKind, TreeEvent, current_bus
 from apflow.core.errors import ValidationFailed
 from apflow.core.models import new_id
 from apflow.core.repository import TaskRepository
@@ -44,9 +45,16 @@ def spec_rows(
 
 
 async def create_tree(
-    session: AsyncSession, spec: Any, user_id: str | None = None, *, keep_ids: bool = False
+    session: AsyncSession,
+    spec: Any,
+    user_id: str | None = None,
+    *,
+    keep_ids: bool = False,
+    bus: EventBus | None = None,
 ) -> TaskTreeNode:
     """Store every task of ``spec`` (all or nothing) and return the root node.
+
+    Publishes ``tree:stored`` on ``bus`` (default: the current bus) once it is stored.
 
     Stored ids are fresh unless ``keep_ids`` (the spec's ids are then the stored ones, as
     for tasks made with ``apflow.create_task``).
@@ -61,4 +69,6 @@ async def create_tree(
     rows = spec_rows(spec, user_id, keep_ids=keep_ids)
     tasks = await TaskRepository(session).create_tasks(rows)
     root = next(t for t in tasks if t.parent_id is None)
+    stored = TreeEvent(EventKind.TREE_STORED, root.id, tasks=len(tasks))
+    (bus if bus is not None else current_bus()).publish(stored)
     return TaskTreeNode.from_tasks(tasks, root.id)

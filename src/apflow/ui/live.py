@@ -1,9 +1,10 @@
 """Live tree updates: engine commits in, small batched state messages out.
 
-The engine tells :mod:`apflow.core.events` after each commit; :class:`LiveUpdates` keeps,
-per tree, the browsers watching it and hands each one the latest state of every task that
-changed. A watcher sends at most one batch per :data:`BATCH_SECONDS`, so a tree of
-thousands of fast tasks costs a browser a few messages a second, not one per change.
+The engine publishes ``task:committed`` on the event bus after each commit;
+:class:`LiveUpdates` keeps, per tree, the browsers watching it and hands each one the
+latest state of every task that changed. A watcher sends at most one batch per
+:data:`BATCH_SECONDS`, so a tree of thousands of fast tasks costs a browser a few messages
+a second, not one per change.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from apflow.core import events
+from apflow.core.bus import EventBus, EventKind, TasksCommitted, current_bus
 from apflow.core.models import TaskModel
 
 #: At most one message per watcher in this many seconds.
@@ -81,9 +82,13 @@ class Watcher:
 
 
 class LiveUpdates:
-    """Subscribes to engine commits while started; fans them out to watchers by tree."""
+    """Subscribes to engine commits while started; fans them out to watchers by tree.
 
-    def __init__(self) -> None:
+    ``bus``: where commits are heard (default: the current bus when started).
+    """
+
+    def __init__(self, bus: EventBus | None = None) -> None:
+        self.bus = bus
         self._watchers: dict[str, set[Watcher]] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,7 +97,8 @@ class LiveUpdates:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        self._unsubscribe = events.subscribe(self._on_commit)
+        bus = self.bus if self.bus is not None else current_bus()
+        self._unsubscribe = bus.subscribe(EventKind.TASK_COMMITTED, self._on_event)
 
     def stop(self) -> None:
         if self._unsubscribe is not None:
@@ -116,6 +122,9 @@ class LiveUpdates:
             watchers.discard(watcher)
             if not watchers:
                 del self._watchers[root_id]
+
+    def _on_event(self, event: TasksCommitted) -> None:
+        self._on_commit(event.root_id, event.tasks)
 
     def _on_commit(self, root_id: str, tasks: Sequence[TaskModel]) -> None:
         if root_id not in self._watchers:
