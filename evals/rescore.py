@@ -32,11 +32,14 @@ def rescore(name: str) -> None:
         cmd += ["--replay", str(HERE / "cassettes" / f"{name}.jsonl")]
         subprocess.run(cmd, check=True, capture_output=True)
         new = json.loads((Path(tmp) / "report.json").read_text())
-    seconds = {c["id"]: c["seconds"] for c in old["cases"]}
+    recorded = {c["id"]: c for c in old["cases"]}
     for case in new["cases"]:
-        case["seconds"] = seconds.get(case["id"], case["seconds"])
+        # wall time and machine load are the recording's, not the replay's
+        for key in ("seconds", "load_average"):
+            if key in recorded.get(case["id"], {}):
+                case[key] = recorded[case["id"]][key]
     new["aggregate"] = summarise(new["cases"])
-    for key in ("model", "command", "cassette"):
+    for key in ("model", "command", "cassette", "git_commit"):
         new["meta"][key] = meta.get(key, new["meta"].get(key))
     new["meta"]["rescored_from_cassette"] = True
     (folder / "report.json").write_text(json.dumps(new, indent=1, ensure_ascii=False) + "\n")

@@ -559,3 +559,40 @@ async def test_separately_does_not_split_a_merge_of_sources(builtins):
     )
     assert result.tree.get("t3").inputs["sources"] == ["t1", "t2"]
     assert not any("split into" in f for f in result.fixes)
+
+
+def _llm(tid: str, prompt: str) -> dict:
+    return {"id": tid, "schemas": {"method": "llm_executor"}, "inputs": {"prompt": prompt}}
+
+
+async def test_a_loop_feeding_itself_is_ended_but_a_fan_out_is_not(builtins):
+    """Seen on user-dev: "list the names from ${t4.result.json}", then from t5, t6..."""
+    loop = [
+        get("t1", "https://api.example.net/products"),
+        _llm("t2", "List the product names: ${t1.result.json}"),
+        _llm("t3", "List the product names: ${t2.result.text}"),
+        _llm("t4", "List the product names: ${t3.result.text}"),
+        _llm("t5", "List the product names: ${t4.result.text}"),
+    ]
+    result = await generate_tree(
+        "fetch https://api.example.net/products and list the product names",
+        client=ScriptedClient([answer(*loop)]),
+        registry=builtins,
+    )
+    # t2 reads a fetch's json, t3 the first summary's text: t4 and t5 feed the loop
+    assert sorted(t.id for t in result.tree.tasks) == ["root", "t1", "t2", "t3"]
+    fan_out = [
+        scrape("t1", "https://a.example.com/p"),
+        scrape("t2", "https://b.example.com/p"),
+        scrape("t3", "https://c.example.com/p"),
+        _llm("t4", "Summarise: ${t1.result.text}"),
+        _llm("t5", "Summarise: ${t2.result.text}"),
+        _llm("t6", "Summarise: ${t3.result.text}"),
+    ]
+    result = await generate_tree(
+        "summarise https://a.example.com/p, https://b.example.com/p and "
+        "https://c.example.com/p, each on its own",
+        client=ScriptedClient([answer(*fan_out)]),
+        registry=builtins,
+    )
+    assert len([t for t in result.tree.tasks if t.id != "root"]) == 6

@@ -43,15 +43,41 @@ def finished_tasks(text: str, end: int) -> list[dict[str, Any]] | None:
     return tasks if isinstance(tasks, list) else None
 
 
-def _signature(task: Any) -> str:
-    """What makes two tasks (or two plan steps) the same work, ids and wiring aside."""
+_REFERENCE = re.compile(r"\$\{([A-Za-z0-9_\-]+)(\.[^}]*)?\}")
+
+
+def _signature(task: Any, wiring: bool = True) -> str:
+    """What makes two tasks (or two plan steps) the same work, ids aside; with ``wiring``
+    false, also whichever task a ``${...}`` reference reads (``${t3.result.json}`` and
+    ``${t5.result.json}`` alike)."""
     if not isinstance(task, dict):
         return ""
     if "schemas" not in task:  # a plan step: the same executor doing the same thing
         return json.dumps([task.get("executor"), task.get("does")], default=str)
     schemas = task.get("schemas")
     method = schemas.get("method") if isinstance(schemas, dict) else schemas
-    return json.dumps([method, task.get("inputs") or {}], sort_keys=True, default=str)
+    text = json.dumps([method, task.get("inputs") or {}], sort_keys=True, default=str)
+    return text if wiring else _REFERENCE.sub(r"${*\2}", text)
+
+
+def _read_ids(task: Any) -> set[str]:
+    text = json.dumps(task.get("inputs") or {}, default=str) if isinstance(task, dict) else ""
+    return {m.group(1) for m in _REFERENCE.finditer(text)}
+
+
+def _repeats(tasks: list[Any]) -> list[bool]:
+    """For each task: does it repeat earlier work? The same executor and inputs, or the same
+    but for which task it reads when that task is itself such a step (a loop feeding itself:
+    "list the names from ${t4.result.json}", then "... from ${t5.result.json}", ...). Two
+    steps alike over different inputs ("summarise A", "summarise B") are not repeats."""
+    exact = [_signature(t) for t in tasks]
+    loose = [_signature(t, wiring=False) for t in tasks]
+    ids = [t.get("id") if isinstance(t, dict) else None for t in tasks]
+    out = []
+    for k, task in enumerate(tasks):
+        same_shape = {ids[j] for j in range(k) if loose[j] == loose[k]}
+        out.append(exact[k] in exact[:k] or bool(same_shape & _read_ids(task)))
+    return out
 
 
 @dataclass
@@ -80,14 +106,14 @@ class TreeWatch:
         tasks = finished_tasks(text, ends[-1])
         if not tasks or len(tasks) != len(ends):
             return None
-        signatures = [_signature(t) for t in tasks]
+        repeated = _repeats(tasks)
         start = len(tasks)  # the run of trailing tasks that each repeat an earlier one
-        while start > 1 and signatures[start - 1] in signatures[: start - 1]:
+        while start > 1 and repeated[start - 1]:
             start -= 1
         if len(tasks) - start < RUN:
             return None
         self.notes.append(
             f"the model began repeating itself (tasks {start + 1}-{len(tasks)} repeat earlier "
-            f"ones, same executor and inputs); the answer was ended after task {start}"
+            f"work: same executor and inputs); the answer was ended after task {start}"
         )
         return text[: ends[start - 1]] + _CLOSE
