@@ -428,7 +428,7 @@ CASES = [
         "instead; then merge whichever succeeded.",
         [
             get("primary", f"{API}/data"),
-            get("mirror", "https://mirror.example.com/data"),
+            get("mirror", "https://mirror.example.com/data", "primary"),
             merge("data", "primary", "mirror"),
         ],
         optional=[["mirror", "primary"], ["data", "primary"], ["data", "mirror"]],
@@ -440,7 +440,7 @@ CASES = [
         "https://cache.example.com/pricing; summarise whichever page worked with the LLM.",
         [
             scrape("live", "https://example.com/pricing"),
-            scrape("cached", "https://cache.example.com/pricing"),
+            scrape("cached", "https://cache.example.com/pricing", "live"),
             llm("summary", "Summarise the pricing: $live.text$ $cached.text$", "live", "cached"),
         ],
         optional=[["cached", "live"], ["summary", "live"], ["summary", "cached"]],
@@ -469,7 +469,7 @@ CASES = [
         "https://backup-weather.example.com/now; report the weather with the LLM either way.",
         [
             get("main", "https://weather.example.com/now"),
-            get("backup", "https://backup-weather.example.com/now"),
+            get("backup", "https://backup-weather.example.com/now", "main"),
             llm(
                 "report", "Report the current weather: $main.json$ $backup.json$", "main", "backup"
             ),
