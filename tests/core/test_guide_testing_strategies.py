@@ -97,6 +97,24 @@ class APICallExecutor(BaseTask):
                 }
 
 
+_GUIDE_EXECUTORS = (UserDataFetcher, UserDataProcessor, APICallExecutor)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _guide_executors_registered_only_here():
+    """The decorators above register at import, which pytest does for every module before
+    any test runs; the registrations are taken back after this module's tests, so a page
+    that defines its own ``APICallExecutor`` the same way (docs/guide.md) can register it."""
+    from apflow.core.registry import default_registry
+
+    for cls in _GUIDE_EXECUTORS:
+        default_registry.register(cls, override=True)
+    yield
+    for cls in _GUIDE_EXECUTORS:
+        if default_registry._classes.get(cls.id) is cls:
+            default_registry.unregister(cls.id)
+
+
 # -- 1. Unit Test Executors ------------------------------------------------------------------
 
 
