@@ -171,10 +171,12 @@ class Generation:
     def finished(self, spec: TaskTreeSpec) -> TaskTreeSpec:
         """The valid tree made to do what the request says, by rules that need no judgement.
 
-        Each request URL pasted as text gets its own fetching task (``coverage``), then side
-        effects keep the request's order (``ordering``); what cannot be fixed this way
-        becomes a warning. Each step is checked again and dropped if the tree would not be
-        valid (it never should be), so a valid tree is never made invalid here.
+        Each request URL pasted as text gets its own fetching task and "one task each" splits a
+        task over the items it lists (``coverage``), a made-up identifier is wired to the task
+        that returns it (``lookups``), then side effects keep the request's order
+        (``ordering``); what cannot be fixed this way becomes a warning. Each step is checked
+        again (and repaired, or dropped, if the tree would not be valid), so a valid tree is
+        never made invalid here.
         """
         covered, fixes, warnings = pasted_urls_fetched(spec, self.requirement)
         self.warnings.extend(warnings)
@@ -240,14 +242,14 @@ class Generation:
         schema: dict[str, Any] | None,
         max_tokens: int,
         max_repairs: int,
-        lookups: bool = False,
+        ask_for_missing: bool = False,
     ) -> TaskTreeSpec:
         """Ask, then validate and re-ask until valid; raise GenerationError when out of budget.
 
-        With ``lookups`` (an answer may add tasks: single-shot), a valid tree that made up an
-        identifier a lookup should return (``lookups.wired_lookups``) is re-asked for once
-        with a hint naming the lookup; the better of the two valid answers is kept, and
-        what is still made up becomes a warning.
+        With ``ask_for_missing`` (an answer may add tasks: single-shot), a valid tree that
+        left out a step whose URL the request names, or made up an identifier a lookup should
+        return, is re-asked for once with hints naming what is missing (``missing``); the
+        better of the two valid answers is kept, and what is still missing becomes a warning.
         """
         with self.phase(phase):
             completion = await self.ask(messages, schema=schema, max_tokens=max_tokens)
@@ -257,7 +259,7 @@ class Generation:
                 checked = self.check(completion.text)
             self.record(phase if round_ == 0 else "repair", messages, completion.text, checked)
             if checked.valid and checked.spec is not None:
-                soft = self.made_up(checked.spec) if lookups else []
+                soft = self.missing(checked.spec) if ask_for_missing else []
                 if held is not None and len(soft) >= len(held[1]):
                     checked, soft = held  # the re-ask did no better: keep the first answer
                 last = (
@@ -294,7 +296,7 @@ class Generation:
             "stronger model (--model)",
         )
 
-    def made_up(self, spec: TaskTreeSpec) -> list[Issue]:
+    def missing(self, spec: TaskTreeSpec) -> list[Issue]:
         """What a valid tree left out or made up: request URLs no task uses (``coverage``)
         and identifiers no task of it looks up (``lookups``)."""
         _wired, _fixes, issues = wired_lookups(spec, self.requirement, self.offered)

@@ -67,7 +67,7 @@ async def single_shot(gen: Generation, offer: Offer, max_repairs: int) -> TaskTr
         schema=strict_tree_schema(asked_inputs(offer.entries, gen.requirement)),
         max_tokens=TREE_TOKENS,
         max_repairs=max_repairs,
-        lookups=True,
+        ask_for_missing=True,
     )
 
 
