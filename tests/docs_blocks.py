@@ -4,7 +4,8 @@ Each ``text`` block after a python block is what that block prints. A block may 
 top-level ``await`` (the guide's snippets do); it then runs in ``asyncio.run``. A python
 block right after ``<!-- file: PATH -->`` is a file of the example: it is written to PATH
 (relative to the working directory, which is on ``sys.path`` while the page runs) instead of
-being run. Executors the page registers, modules it imports from its files, environment
+being run; one right after ``<!-- needs-model -->`` is only compiled (it needs the embedded
+model). Executors the page registers, modules it imports from its files, environment
 variables and ``sys.path`` changes are undone when the page is done.
 """
 
@@ -18,53 +19,90 @@ import io
 import os
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 DOCS = Path(__file__).parents[1] / "docs"
-BLOCK = re.compile(r"(?:<!-- file: (\S+) -->\n)?```(python|text)\n(.*?)```", flags=re.S)
+BLOCK = re.compile(
+    r"(?:<!-- (?:file: (\S+)|(needs-model)) -->\n)?```(python|text)\n(.*?)```", flags=re.S
+)
 
 
-def blocks(page: Path) -> list[tuple[str, str, str]]:
-    """(file, kind, code) of each python and text block of ``page``; file is '' or a path.
+class Block(NamedTuple):
+    file: str  # '' or the path a file block is written to
+    kind: str  # "python" or "text"
+    code: str
+    needs_model: bool = False
+
+
+def blocks(page: Path) -> list[Block]:
+    """Each python and text block of ``page``, in order.
 
     A python block's code starts with blank lines, so a traceback gives the page's line.
     """
     text = page.read_text()
     found = []
     for match in BLOCK.finditer(text):
-        file, kind, code = match.groups()
+        file, needs_model, kind, code = match.groups()
         if kind == "python" and not file:
-            code = "\n" * text.count("\n", 0, match.start(3)) + code
-        found.append((file or "", kind, code))
+            code = "\n" * text.count("\n", 0, match.start(4)) + code
+        found.append(Block(file or "", kind, code, bool(needs_model)))
     return found
+
+
+@dataclass
+class PageRun:
+    """What running a page's blocks gave."""
+
+    #: each text block, stripped
+    expected: list[str] = field(default_factory=list)
+    #: the non-empty output of each python block that printed, stripped
+    printed: list[str] = field(default_factory=list)
+    #: everything the blocks printed, as printed
+    output: str = ""
+    #: how many python blocks ran (file blocks and blocks that need the model do not run)
+    ran: int = 0
 
 
 def run_page(page: Path, name: str = "docs") -> tuple[list[str], list[str]]:
     """Run the python blocks of ``page``; (expected, printed): the non-empty outputs, in order."""
+    run = run_blocks(page, name)
+    return run.expected, run.printed
+
+
+def run_blocks(page: Path, name: str = "docs") -> PageRun:
+    """Run the python blocks of ``page`` in one namespace named ``name``."""
     from apflow.core.registry import default_registry
 
     namespace: dict = {"__name__": name}
-    expected: list[str] = []
-    printed: list[str] = []
+    run = PageRun()
     path, modules, environ = list(sys.path), set(sys.modules), dict(os.environ)
     sys.path.insert(0, os.getcwd())
     try:
         with default_registry.temporarily():
-            for file, kind, code in blocks(page):
+            for file, kind, code, needs_model in blocks(page):
                 if kind != "python":
-                    expected.append(code.strip())
+                    run.expected.append(code.strip())
                 elif file:
                     Path(file).parent.mkdir(parents=True, exist_ok=True)
                     Path(file).write_text(code)
                 else:
-                    out = io.StringIO()
                     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-                    with contextlib.redirect_stdout(out):
-                        outcome = eval(compile(code, str(page), "exec", flags=flags), namespace)
-                        if inspect.iscoroutine(outcome):
-                            asyncio.run(outcome)
+                    compiled = compile(code, str(page), "exec", flags=flags)
+                    if needs_model:
+                        continue
+                    out = io.StringIO()
+                    try:
+                        with contextlib.redirect_stdout(out):
+                            outcome = eval(compiled, namespace)
+                            if inspect.iscoroutine(outcome):
+                                asyncio.run(outcome)
+                    finally:
+                        run.output += out.getvalue()
+                    run.ran += 1
                     if out.getvalue().strip():
-                        printed.append(out.getvalue().strip())
+                        run.printed.append(out.getvalue().strip())
     finally:
         sys.path[:] = path
         for module in set(sys.modules) - modules:
@@ -74,4 +112,4 @@ def run_page(page: Path, name: str = "docs") -> tuple[list[str], list[str]]:
                 del sys.modules[module]
         os.environ.clear()
         os.environ.update(environ)
-    return expected, printed
+    return run

@@ -54,19 +54,13 @@ def test_user_errors_are_one_line_without_traceback_unless_verbose(tmp_path):
 
 
 SLEEPY_CLI = textwrap.dedent(
-    """
-    import asyncio, sys
-    from apflow import BaseTask, executor_register
+    f"""
+    import sys
+    sys.path.insert(0, {str(REPO)!r})
+    from apflow import executor_register
+    from tests.helpers import NapExecutor
 
-    @executor_register()
-    class NapExecutor(BaseTask):
-        id = "nap_executor"
-        description = "sleeps"
-        input_schema = {"type": "object", "properties": {"seconds": {"type": "number"}}}
-
-        async def execute(self, inputs):
-            await asyncio.sleep(inputs.get("seconds", 30))
-            return {"status": "completed", "result": "rested"}
+    executor_register()(NapExecutor)
 
     from apflow.cli.app import main
     sys.argv[0] = "apflow"

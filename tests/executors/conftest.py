@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from apflow.executors import _net
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -34,11 +35,7 @@ def silent_server():
 @pytest.fixture
 def closed_port_url():
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{free_port()}/"
 
 
 @pytest.fixture

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-from pathlib import Path
-
 import pytest
 
-DOCS = Path(__file__).parents[2] / "docs"
+from tests.docs_blocks import DOCS, run_blocks
 
 
 @pytest.mark.parametrize("page", ["executors.md", "security.md"])
-def test_python_blocks_run_and_shown_output_matches(page, monkeypatch):
+def test_python_blocks_run_and_shown_output_matches(page, monkeypatch, tmp_path):
     monkeypatch.delenv("APFLOW_ALLOW_PRIVATE_NETWORK", raising=False)
-    text = (DOCS / page).read_text()
-    blocks = re.findall(r"```(python|text)\n(.*?)```", text, flags=re.S)
-    namespace: dict = {}
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        for kind, code in blocks:
-            if kind == "python":
-                exec(compile(code, str(DOCS / page), "exec"), namespace)
-    for kind, expected in blocks:
-        if kind == "text":
-            assert expected.strip() in printed.getvalue(), expected
+    monkeypatch.chdir(tmp_path)
+    run = run_blocks(DOCS / page)
+    for expected in run.expected:
+        assert expected in run.output, expected
 
 
 def test_every_builtin_executor_is_documented():

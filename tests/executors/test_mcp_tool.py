@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from apflow.executors.mcp_tool import McpToolExecutor
+from tests.helpers import free_port
 
 SERVER = str(Path(__file__).with_name("mcp_server.py"))
 PY = sys.executable
@@ -30,10 +31,7 @@ def stdio(monkeypatch):
 @pytest.fixture(scope="module")
 def http_url():
     """The test server over streamable HTTP on 127.0.0.1 (one process for the module)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     proc = subprocess.Popen([PY, SERVER, "http", str(port)], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

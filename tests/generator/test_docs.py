@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-from pathlib import Path
+from tests.docs_blocks import DOCS, run_blocks
 
-DOC = Path(__file__).parents[2] / "docs" / "generator.md"
+DOC = DOCS / "generator.md"
 
 
-def test_python_blocks_run_and_the_transcript_matches():
-    text = DOC.read_text()
-    blocks = re.findall(r"```(python|text)\n(.*?)```", text, flags=re.S)
-    namespace: dict = {"__name__": "docs_generator"}
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        for kind, code in blocks:
-            if kind == "python":
-                exec(compile(code, str(DOC), "exec"), namespace)
-    shown = [code.strip() for kind, code in blocks if kind == "text"]
+def test_python_blocks_run_and_the_transcript_matches(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    run = run_blocks(DOC, "docs_generator")
+    shown = run.expected
     assert shown, "the page shows a transcript"
     for expected in shown:
-        assert expected in printed.getvalue()
+        assert expected in run.output
 
 
 def test_every_template_is_documented():

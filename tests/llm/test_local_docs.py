@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-from pathlib import Path
-
 from apflow.llm import local_models
+from tests.docs_blocks import DOCS, run_blocks
 
-DOC = Path(__file__).parents[2] / "docs" / "local-model.md"
-BLOCK = re.compile(r"(<!-- needs-model -->\n)?```(python|text)\n(.*?)```", flags=re.S)
+DOC = DOCS / "local-model.md"
 
 
 def test_python_blocks_run_and_print_the_transcript(monkeypatch, tmp_path):
     monkeypatch.setenv("APFLOW_MODELS_DIR", str(tmp_path))
-    blocks = BLOCK.findall(DOC.read_text())
-    printed = io.StringIO()
-    namespace: dict = {"__name__": "docs_local_model"}
-    ran = 0
-    with contextlib.redirect_stdout(printed):
-        for needs_model, kind, code in blocks:
-            if kind != "python":
-                continue
-            compiled = compile(code, str(DOC), "exec")
-            if not needs_model:
-                exec(compiled, namespace)
-                ran += 1
-    assert ran >= 1
-    shown = [code.strip() for _, kind, code in blocks if kind == "text"]
-    assert shown and all(text in printed.getvalue() for text in shown)
+    monkeypatch.chdir(tmp_path)
+    run = run_blocks(DOC, "docs_local_model")  # a <!-- needs-model --> block is only compiled
+    assert run.ran >= 1
+    shown = run.expected
+    assert shown and all(text in run.output for text in shown)
 
 
 def test_pinned_hashes_in_the_docs_match_the_code():

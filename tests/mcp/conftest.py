@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
-from apflow.core.executor import BaseTask
 from apflow.core.registry import default_registry
 from apflow.mcp import build_server
 from apflow.service import Service
+from tests.helpers import NapExecutor
 
 TREE = [
     {"id": "report", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ["n"]},
@@ -21,18 +20,6 @@ TREE = [
         "inputs": {"data": [1, 2, 3], "operations": [{"op": "length"}]},
     },
 ]
-
-
-class NapExecutor(BaseTask):
-    """Sleeps, so a test can watch or cancel a tree that is still running."""
-
-    id = "nap_executor"
-    description = "sleep for `seconds`"
-    input_schema = {"type": "object", "properties": {"seconds": {"type": "number"}}}
-
-    async def execute(self, inputs):
-        await asyncio.sleep(inputs.get("seconds", 30))
-        return {"status": "completed", "result": "rested"}
 
 
 @pytest.fixture
@@ -50,12 +37,6 @@ def service(db_url, registry):
 @pytest.fixture
 def server(service):
     return build_server(service=service)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def wait_for_port(port: int, timeout: float = 30.0) -> None:

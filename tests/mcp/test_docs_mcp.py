@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
-from pathlib import Path
 
-DOC = Path(__file__).parents[2] / "docs" / "mcp.md"
+from tests.docs_blocks import DOCS, run_blocks
+
+DOC = DOCS / "mcp.md"
 
 
 def test_example_session_prints_what_the_page_shows(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    text = DOC.read_text()
-    blocks = re.findall(r"```(python|text)\n(.*?)```", text, flags=re.S)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        for kind, code in blocks:
-            if kind == "python":
-                exec(compile(code, str(DOC), "exec"), {"__name__": "docs"})
-    shown = [code for kind, code in blocks if kind == "text"]
+    run = run_blocks(DOC)
+    shown = run.expected
     assert shown
     for expected in shown:
-        assert expected.strip() == printed.getvalue().strip()
+        assert expected.strip() == run.output.strip()
 
 
 def test_client_configs_on_the_page_are_valid_json_with_the_serve_command():

@@ -17,7 +17,8 @@ from apflow.cli.app import app
 from apflow.core.errors import ConfigError
 from apflow.mcp.http import http_app, parse_tokens, tokens_from_environment
 from mcp import Client
-from tests.mcp.conftest import TREE, free_port, wait_for_port
+from tests.helpers import free_port
+from tests.mcp.conftest import TREE, wait_for_port
 
 ALICE = "alice-token-0123456789abcdef"
 BOB = "bob-token-0123456789abcdefgh"

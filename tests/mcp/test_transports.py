@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from apflow.cli.app import app
 from apflow.mcp.http import TOKEN_ENV, http_app
 from mcp import Client, StdioServerParameters
-from tests.mcp.conftest import TREE, free_port, wait_for_port
+from tests.helpers import free_port
+from tests.mcp.conftest import TREE, wait_for_port
 
 TOKEN = "test-token-0123456789abcdef"
 

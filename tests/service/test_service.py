@@ -12,18 +12,7 @@ from apflow.core.errors import ApflowError, TaskNotFound, ValidationFailed
 from apflow.core.executor import BaseTask
 from apflow.core.registry import default_registry
 from apflow.service import Service, TreeView
-
-
-class NapExecutor(BaseTask):
-    """Sleeps, so a test can watch or cancel a tree that is still running."""
-
-    id = "nap_executor"
-    description = "sleep for `seconds`"
-    input_schema = {"type": "object", "properties": {"seconds": {"type": "number"}}}
-
-    async def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        await asyncio.sleep(inputs.get("seconds", 30))
-        return {"status": "completed", "result": "rested"}
+from tests.helpers import NapExecutor
 
 
 class TallyExecutor(BaseTask):

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-from pathlib import Path
-
 from apflow.spec import IssueCode
+from tests.docs_blocks import DOCS, run_blocks
 
-DOC = Path(__file__).parents[2] / "docs" / "spec.md"
+DOC = DOCS / "spec.md"
 
 
-def test_every_python_block_runs_and_shown_output_matches():
-    text = DOC.read_text()
-    blocks = re.findall(r"```(python|text)\n(.*?)```", text, flags=re.S)
-    namespace: dict = {}
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        for kind, code in blocks:
-            if kind == "python":
-                exec(compile(code, str(DOC), "exec"), namespace)
-    output = printed.getvalue()
-    shown = [code.strip() for kind, code in blocks if kind == "text"]
+def test_every_python_block_runs_and_shown_output_matches(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    run = run_blocks(DOC)
+    output = run.output
+    shown = run.expected
     assert shown, "the page shows expected output"
     for expected in shown:
         assert expected in output, expected

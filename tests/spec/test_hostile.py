@@ -432,25 +432,23 @@ def test_what_validate_accepts_create_tree_stores_and_the_engine_runs(tree):
     asyncio.run(dispose_engines())
 
 
-def test_docs_limits_page_lists_every_limit_and_its_example_runs():
-    import contextlib
+def test_docs_limits_page_lists_every_limit_and_its_example_runs(monkeypatch, tmp_path):
     import dataclasses
-    import io
-    import re
-    from pathlib import Path
 
-    text = (Path(__file__).parents[2] / "docs" / "limits.md").read_text()
+    from tests.docs_blocks import DOCS, blocks, run_blocks
+
+    page = DOCS / "limits.md"
+    text = page.read_text()
     for field in dataclasses.fields(Limits):
         assert f"`{field.name}`" in text, field.name
         assert f"{field.default:,}" in text or str(field.default) in text, field.name
     for code in ("document_too_large", "too_many_dependencies", "value_too_long", "not_json"):
         assert f"`{code}`" in text
-    (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(code, "docs/limits.md", "exec"), {})
-    (shown,) = re.findall(r"```text\n(.*?)```", text, flags=re.S)
-    assert printed.getvalue().strip() == shown.strip()
+    (code,) = [block.code for block in blocks(page) if block.kind == "python"]
+    monkeypatch.chdir(tmp_path)
+    run = run_blocks(page)
+    (shown,) = [block.code for block in blocks(page) if block.kind == "text"]
+    assert run.output.strip() == shown.strip()
 
 
 def _issue_keys(report: Any) -> list[tuple]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,21 +20,7 @@ from apflow.core.registry import default_registry
 from apflow.service import Service
 from apflow.ui import create_app
 from apflow.ui.server import console_server
-
-
-class NapExecutor(BaseTask):
-    """Sleeps, so a test can watch or cancel a tree that is still running."""
-
-    id = "nap_executor"
-    description = "sleep for `seconds`, then return `value`"
-    input_schema = {
-        "type": "object",
-        "properties": {"seconds": {"type": "number"}, "value": {}},
-    }
-
-    async def execute(self, inputs):
-        await asyncio.sleep(inputs.get("seconds", 30))
-        return {"status": "completed", "result": inputs.get("value", "rested")}
+from tests.helpers import NapExecutor, free_port
 
 
 class BrokenExecutor(BaseTask):
@@ -73,12 +58,6 @@ def nap(task_id: str, seconds: float, **extra: Any) -> dict[str, Any]:
         "inputs": {"seconds": seconds},
         **extra,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:

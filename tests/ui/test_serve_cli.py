@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from .conftest import free_port
+from tests.helpers import free_port
 
 TREE = [
     {"id": "report", "schemas": {"method": "aggregate_results_executor"}, "dependencies": ["n"]},

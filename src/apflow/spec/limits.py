@@ -5,31 +5,34 @@ checks, JSON Schema or repair see them. It stops at the first limit a tree break
 (document size, absurd task counts), so a hostile input costs at most one bounded walk.
 It also refuses what is not JSON at all (sets, objects, non-string keys, NaN, lone
 surrogates), because such values cannot be stored or printed.
+
+The pieces it uses live beside it, each for one concern, and stay importable from here:
+walking Python values (:mod:`apflow.spec.json_walk`), scanning JSON text
+(:mod:`apflow.spec.text_scan`) and pausing the garbage collector (:mod:`apflow.spec.gc_pause`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import itertools
 import json
-import math
-import operator
-import re
-import reprlib
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from apflow.core.task_fields import MAX_NAME
+from apflow.spec.gc_pause import PROMOTE_AFTER as PROMOTE_AFTER
+from apflow.spec.gc_pause import paused_gc as paused_gc
 from apflow.spec.graph import MAX_SCAN_DEPTH
+from apflow.spec.json_walk import MAX_NUMBER_DIGITS as MAX_NUMBER_DIGITS
+from apflow.spec.json_walk import JsonWalk as _Walk
+from apflow.spec.json_walk import has_lone_surrogate as _surrogate
+from apflow.spec.json_walk import measure as _measure
+from apflow.spec.json_walk import safe_text as safe_text
 from apflow.spec.models import MAX_SPEC_ID, TaskSpec, TaskTreeSpec
 from apflow.spec.report import Issue, path_of
+from apflow.spec.text_scan import bracket_depth as bracket_depth
+from apflow.spec.text_scan import plain_json_text as plain_json_text
+from apflow.spec.text_scan import text_size as text_size
 
-#: Integers longer than this many digits are refused (Python cannot even print 4,300).
-MAX_NUMBER_DIGITS = 1000
-_MAX_INT = 10**MAX_NUMBER_DIGITS
 #: Beyond this many times max_tasks, the tasks are not even looked at.
 HOPELESS_FACTOR = 10
 #: Fields checked against ``max_id_length`` (the name has ``max_name_length``).
@@ -83,172 +86,6 @@ STORAGE_LIMITS = Limits(
 )
 
 
-_SHORT_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
-_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 2, 60, 60
-_SHORT_REPR.maxlong = 40
-
-
-def safe_text(value: Any, limit: int = 80) -> str:
-    """``value`` as printable text: lone surrogates escaped, cut to ``limit`` characters.
-
-    Never raises and never builds a huge string first: a non-JSON key can be anything a
-    Python caller put there (an integer Python refuses to print, a tuple of millions, an
-    object whose ``__repr__`` raises)."""
-    if isinstance(value, str):
-        text = value[: limit + 1]
-    elif isinstance(value, int) and value.bit_length() > 1000:
-        text = f"<an integer of {value.bit_length()} bits>"
-    else:
-        try:
-            text = _SHORT_REPR.repr(value)
-        except Exception:
-            text = f"<a {type(value).__name__}>"
-    if not text.isascii():
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text
-
-
-def _surrogate(text: str) -> bool:
-    if text.isascii():
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _problem(item: Any) -> str | None:
-    """Why a scalar is not a JSON value (None when it is one)."""
-    if isinstance(item, str):
-        return (
-            "a string with a lone UTF-16 surrogate (\\ud800-\\udfff)" if _surrogate(item) else None
-        )
-    if item is None or isinstance(item, bool):
-        return None
-    if isinstance(item, int):
-        return (
-            f"a number with more than {MAX_NUMBER_DIGITS} digits" if abs(item) >= _MAX_INT else None
-        )
-    if isinstance(item, float):
-        return None if math.isfinite(item) else f"{item!r}, which is not a JSON number"
-    return f"a Python {type(item).__name__}, which is not a JSON value"
-
-
-_CONTAINERS = (dict, list, tuple)
-_INF = (math.inf, -math.inf)
-
-
-def _measure(value: Any, cap: int, budget: int) -> tuple[int, int, bool]:
-    """(depth, estimated JSON bytes, whether something is not JSON) in one iterative pass.
-
-    The fast path of every scan: scalars are checked inline (exact types first), containers
-    pushed on a stack. Stops as soon as the depth passes ``cap`` or the size ``budget``.
-    """
-    deepest = 0
-    size = 0
-    stack: list[tuple[Any, int]] = [([value], 0)]  # a wrapper list, so the root is a child
-    while stack:
-        item, depth = stack.pop()
-        child = depth + 1
-        if type(item) is list:
-            size += 2 + len(item)
-            subs: Any = item
-        elif isinstance(item, dict):
-            size += 2
-            subs = item.values()
-            for key in item:
-                if type(key) is not str:
-                    if not isinstance(key, str):
-                        return deepest, size, True
-                size += len(key) + 3
-                if not key.isascii() and _surrogate(key):
-                    return deepest, size, True
-        elif isinstance(item, (list, tuple)):
-            size += 2 + len(item)
-            subs = item
-        else:  # pragma: no cover - only containers are pushed
-            continue
-        if size > budget:  # before walking a huge container's items
-            return deepest, size, False
-        if subs and child > deepest:
-            if depth and child > cap:  # depth 0 is the wrapper
-                return child, size, False
-            deepest = child
-        for sub in subs:
-            kind = type(sub)
-            if kind is str:
-                size += len(sub) + 2
-                if not sub.isascii() and _surrogate(sub):
-                    return deepest, size, True
-            elif kind is int:
-                size += 2
-                if sub >= _MAX_INT or sub <= -_MAX_INT:
-                    return deepest, size, True
-            elif kind is float:
-                size += 2
-                if sub != sub or sub in _INF:
-                    return deepest, size, True
-            elif kind is list or kind is dict:
-                stack.append((sub, child))
-            elif sub is None or kind is bool:
-                size += 4
-            elif isinstance(sub, _CONTAINERS):
-                stack.append((sub, child))
-            elif _problem(sub):  # subclasses of str, int, float are fine
-                return deepest, size, True
-            else:
-                size += 2
-        if size > budget:
-            return deepest, size, False
-    return deepest, size, False
-
-
-class _Walk:
-    """The slow walk that finds *where* the first non-JSON value is (with its path).
-
-    Runs only after :func:`_measure` found one, within its depth and size bounds, so it
-    needs none of its own; children are visited in order, so the first bad value is the
-    one reported."""
-
-    __slots__ = ("bad", "bad_path")
-
-    def __init__(self, value: Any, cap: int) -> None:
-        self.bad: str | None = None
-        self.bad_path: tuple = ()
-        stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
-        while stack:
-            item, depth, path = stack.pop()
-            if depth > cap:
-                continue
-            if isinstance(item, str):
-                if not item.isascii() and _surrogate(item):
-                    self.bad, self.bad_path = _problem(item), path
-                    return
-            elif isinstance(item, dict):
-                children = []
-                for key, sub in item.items():
-                    if not isinstance(key, str):
-                        self.bad = f"a key that is not a string ({safe_text(key, 40)})"
-                        self.bad_path = path
-                        return
-                    if not key.isascii() and _surrogate(key):
-                        self.bad = "a key with a lone UTF-16 surrogate (\\ud800-\\udfff)"
-                        self.bad_path = path
-                        return
-                    children.append((sub, depth + 1, (*path, key)))
-                stack.extend(reversed(children))
-            elif isinstance(item, (list, tuple)):
-                stack.extend((item[j], depth + 1, (*path, j)) for j in reversed(range(len(item))))
-            else:
-                problem = _problem(item)
-                if problem:
-                    self.bad, self.bad_path = problem, path
-                    return
-
-
 def _too_long(i: int, task_id: str | None, where: tuple, what: str, n: int, limit: int) -> Issue:
     hints = {
         "id": "use a short id of letters, digits, '_' and '-', e.g. \"fetch_page\"",
@@ -284,85 +121,6 @@ def raw_tasks(tree: TaskTreeSpec | Iterable[Any]) -> list[Any]:
     """The tasks of a parsed tree (or a list that may hold TaskSpec objects) as plain dicts."""
     items = tree.tasks if isinstance(tree, TaskTreeSpec) else tree
     return [_task_fields(t) if isinstance(t, TaskSpec) else t for t in items]
-
-
-def text_size(tree: Any, cap: int) -> int:
-    """UTF-8 bytes of JSON text (0 for anything that is not text); exact up to ``cap``."""
-    if isinstance(tree, (bytes, bytearray)):
-        return len(tree)
-    if not isinstance(tree, str):
-        return 0
-    if len(tree) > cap or tree.isascii():
-        return len(tree)
-    return len(tree.encode("utf-8", "surrogatepass"))
-
-
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-#: bytes.translate arguments: every digit as "0" (a long number is then a long run of "0")
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * (MAX_NUMBER_DIGITS + 1)
-#: Numbers json.loads may turn into inf (1e400, 309 digits before the point): then walk.
-_HUGE_FLOAT = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{309}")
-#: ... and only the brackets, as "(" and ")"
-_BRACKETS_ONLY = bytes.maketrans(b"[]{}", b"()()")
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
-_BRACKET_RUN = re.compile(rb"\(+|\)+")
-_LONE_SURROGATE = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
-
-
-def plain_json_text(text: str, cap: int) -> bool:
-    """True when JSON text cannot hold anything the per-value walk of :func:`scan` looks
-    for: no field nested as deep as ``cap`` (the whole document is at most ``cap + 1``
-    brackets deep: the task list, a task, then the field), no NaN/Infinity, no number over
-    MAX_NUMBER_DIGITS digits and no lone surrogate. Decided with regular expressions
-    (C speed); False sends the parsed tree through the walk, which then finds the problem
-    and its path (or, on a false alarm such as a "\\ud800" typed literally, nothing).
-
-    Why: walking every value of a 1 MiB tree of small containers in Python took ~110-160
-    ms; these scans take a fraction of that.
-    """
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # a raw lone surrogate in a Python str
-            return False
-    # An escaped backslash can make "\\ud800" look like half of a pair: then walk.
-    if "\\u" in text and ("\\\\" in text or _LONE_SURROGATE.search(text)):
-        return False
-    if "\\" in text:
-        skeleton = _JSON_STRING.sub('""', text)
-    else:  # no escapes: every quote delimits a string, so the odd pieces are their contents
-        skeleton = '""'.join(text.split('"')[::2])
-    if "NaN" in skeleton or "Infinity" in skeleton:
-        return False
-    # Outside strings JSON text is ASCII (anything else is only deleted below).
-    data = skeleton.encode("utf-8", "replace")
-    if _LONG_NUMBER in data.translate(_DIGITS_AS_ZERO) or _HUGE_FLOAT.search(data):
-        return False
-    return bracket_depth(data.translate(_BRACKETS_ONLY, _NOT_BRACKETS)) <= cap + 1
-
-
-def bracket_depth(brackets: bytes) -> int:
-    """Deepest nesting of a balanced string of "(" and ")", at C speed for any shape.
-
-    Each ``replace`` removes every innermost pair: one level, however many leaves. When
-    that removes less than a tenth, the leaves (hence the alternations) are under a
-    tenth of what is left, and the rest is summed over runs of "(" and ")" instead.
-    """
-    removed = 0
-    while brackets:
-        shorter = brackets.replace(b"()", b"")
-        if len(shorter) > len(brackets) * 0.9:
-            break
-        brackets, removed = shorter, removed + 1
-    if not brackets:
-        return removed
-    runs = map(len, _BRACKET_RUN.findall(brackets))  # "(", ")", "(", ... runs alternate
-    steps = map(operator.mul, runs, itertools.cycle((1, -1)))
-    return removed + max(itertools.accumulate(steps))
 
 
 def document_too_large(size: int, limits: Limits) -> Issue:
@@ -565,58 +323,3 @@ def _lengths(i: int, task_id: str | None, task: dict[str, Any], limits: Limits) 
                     _too_long(i, task_id, where, "dependency id", len(dep_id), limits.max_id_length)
                 )
     return issues
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Run a block with Python's cyclic garbage collector paused (then restored).
-
-    Why: reading and walking a large tree creates hundreds of thousands of lists and
-    dicts, and each allocation burst triggers collections that traverse every live
-    container again: for 1 MiB of small lists, json.loads took 124 ms with the collector
-    running and 21 ms without. JSON values hold no reference cycles, so reference counting
-    frees them all; the collector runs normally again afterwards. Threads validating at
-    the same time share one pause: the collector comes back when the last one is done.
-    """
-    global _pauses, _enable_after
-    with _pause_lock:  # the switch is process-wide: the first pause in turns it off
-        if _pauses == 0:
-            _enable_after = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:  # ... and the last one out restores it
-            _pauses -= 1
-            if _pauses == 0 and _enable_after:
-                _promote_young_objects()
-                gc.enable()
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_enable_after = False
-
-
-#: Containers made during a pause beyond which they are promoted instead of collected.
-PROMOTE_AFTER = 50_000
-
-
-def _promote_young_objects() -> None:
-    """After a large tree, move the objects made while the collector was paused to the
-    oldest generation.
-
-    Why: re-enabled, the collector would at once traverse every container made during the
-    pause (the returned tree among them: ~30 ms for 280,000 containers) although most die by
-    reference counting soon after. ``freeze`` + ``unfreeze`` moves them to the oldest
-    generation without traversing anything; a full collection still looks at them. Only
-    after more than PROMOTE_AFTER containers (a tree of ~1 MiB of small values; an ordinary
-    200-task tree makes ~5,000): the move also takes along whatever young cyclic garbage the
-    rest of the process had, which then waits for a full collection, so a server validating
-    ordinary trees keeps the collector's usual rhythm. Skipped when the application froze
-    objects itself (``gc.freeze()`` after fork, say), so that those stay frozen.
-    """
-    if gc.get_count()[0] > PROMOTE_AFTER and gc.get_freeze_count() == 0:
-        gc.freeze()
-        gc.unfreeze()
