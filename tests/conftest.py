@@ -266,3 +266,14 @@ def ran_on(cluster, task_ids) -> bool:
                 attempt = key.removeprefix(f"apflow-{tid}-").split("-")[0]
                 covered += 1 + (int(attempt.split("+")[1]) if "+" in attempt else 0)
     return covered >= len(task_ids)
+
+
+@pytest.fixture
+def clean(monkeypatch, tmp_path):
+    """No APFLOW_* setting in the environment and a working directory without apflow.toml."""
+    from apflow.core.settings import CONFIG_ENV, ENV_NAMES
+
+    for var in (*ENV_NAMES.values(), CONFIG_ENV):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from apflow.core.settings import CONFIG_ENV, ENV_NAMES, MASK, Settings
-
-
-@pytest.fixture
-def clean(monkeypatch, tmp_path):
-    for var in (*ENV_NAMES.values(), CONFIG_ENV):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+from apflow.core.settings import MASK, Settings
 
 
 def test_config_show_json_lists_every_setting_with_its_source(cli, clean, monkeypatch):

@@ -16,15 +16,6 @@ from apflow.core.settings import (
 )
 
 
-@pytest.fixture
-def clean(monkeypatch, tmp_path):
-    """No APFLOW_* setting in the environment and a working directory without apflow.toml."""
-    for var in (*ENV_NAMES.values(), CONFIG_ENV):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_defaults_apply_when_nothing_is_set(clean):
     current = settings()
     assert current == Settings.model_construct()  # every field at its default

@@ -114,17 +114,24 @@ def get_engine(url: str | None = None) -> AsyncEngine:
 
 
 def _forget_engines_of_finished_loops() -> None:
+    forget_engines_of_finished_loops(_engines, _engine_loops)
+
+
+def forget_engines_of_finished_loops(
+    engines: dict[Any, AsyncEngine], loops: dict[Any, weakref.ref[asyncio.AbstractEventLoop]]
+) -> None:
     """Drop cached server engines whose event loop has closed (each ``asyncio.run`` makes one).
 
     Why: pooled connections belong to one loop; an engine cached for a loop that is gone
     would keep its server connections open until the process exits. Their loop cannot close
-    them any more, so the pool is let go and the sockets close when collected.
+    them any more, so the pool is let go and the sockets close when collected. Shared by
+    every per-loop engine cache (task storage here, ``sql_executor``'s connections).
     """
-    for key, ref in list(_engine_loops.items()):
+    for key, ref in list(loops.items()):
         loop = ref()
         if loop is None or loop.is_closed():
-            del _engine_loops[key]
-            engine = _engines.pop(key, None)
+            del loops[key]
+            engine = engines.pop(key, None)
             if engine is not None:
                 engine.sync_engine.dispose(close=False)
 

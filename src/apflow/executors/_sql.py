@@ -241,15 +241,9 @@ def engine_for(conn: SqlConnection) -> AsyncEngine:
 
 
 def _forget_engines_of_finished_loops() -> None:
-    """Let go of server engines whose event loop has closed (their pooled connections
-    cannot be closed from another loop; the sockets close when collected)."""
-    for key, ref in list(_engine_loops.items()):
-        loop = ref()
-        if loop is None or loop.is_closed():
-            del _engine_loops[key]
-            engine = _engines.pop(key, None)
-            if engine is not None:
-                engine.sync_engine.dispose(close=False)
+    from apflow.core.database import forget_engines_of_finished_loops  # loads sqlalchemy
+
+    forget_engines_of_finished_loops(_engines, _engine_loops)
 
 
 async def dispose_engines() -> None:
